@@ -1,0 +1,1 @@
+"""Proctor: an AI governance layer for LLM calls."""

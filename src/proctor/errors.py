@@ -1,0 +1,120 @@
+"""Every exception Proctor raises, under one root.
+
+```
+ProctorError
+├── ConfigError            names the key, the value found, what was expected
+│   └── PolicyFileError    names the file, line and field
+├── BlockedError           carries the Decision: PolicyDenied, ApprovalRejected, ApprovalExpired
+├── ProviderError          provider, status, whether a retry can help; ProviderTimeout
+├── StoreError             database unreachable, locked or not migrated
+└── AuditIntegrityError    names the first bad record
+```
+
+Messages never carry a matched value, a secret or a key: they name the finding type instead.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from proctor.decision import Decision
+
+
+class ProctorError(Exception):
+    """Root of every error Proctor raises on purpose."""
+
+
+class ConfigError(ProctorError):
+    """Raised when a setting is missing or invalid; the message names the key, the value and what was expected."""
+
+
+class PolicyFileError(ConfigError):
+    """Raised when a policy file cannot be loaded; nothing from the file is used.
+
+    ``source`` is the file (or ``builtin:NAME``), ``line`` the 1-based line when known, ``policy_id`` the
+    policy at fault when known, and ``field`` the field at fault.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        line: int | None = None,
+        policy_id: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.source = source
+        self.line = line
+        self.policy_id = policy_id
+        self.field = field
+        self.detail = message
+        where = [source]
+        if line is not None:
+            where.append(f"line {line}")
+        if policy_id is not None:
+            where.append(f"policy {policy_id!r}")
+        if field is not None:
+            where.append(f'field "{field}"')
+        super().__init__(f"{', '.join(where)}: {message}")
+
+
+class BlockedError(ProctorError):
+    """Raised by calls that would otherwise go ahead (a governed completion) when policy stops them.
+
+    ``check()`` never raises this: it returns the Decision. ``decision`` is the Decision that blocked.
+    """
+
+    def __init__(self, decision: Decision, message: str | None = None) -> None:
+        self.decision = decision
+        super().__init__(message or decision.reason)
+
+    @property
+    def reason(self) -> str:
+        return self.decision.reason
+
+    @property
+    def policies(self) -> tuple[str, ...]:
+        return self.decision.policies
+
+
+class PolicyDenied(BlockedError):
+    """Raised when a policy with action ``deny`` matched."""
+
+
+class ApprovalRejected(BlockedError):
+    """Raised when a reviewer rejected the approval the call waited for."""
+
+
+class ApprovalExpired(BlockedError):
+    """Raised when the approval the call waited for expired or the wait timed out (default-deny)."""
+
+
+class ProviderError(ProctorError):
+    """Raised when an upstream model provider fails; ``retryable`` says whether a retry can help."""
+
+    def __init__(self, provider: str, message: str, *, status: int | None = None, retryable: bool = False):
+        self.provider = provider
+        self.status = status
+        self.retryable = retryable
+        super().__init__(f"{provider}: {message}")
+
+
+class ProviderTimeout(ProviderError):
+    """Raised when an upstream provider did not answer in time."""
+
+
+class StoreError(ProctorError):
+    """Raised when the store is unreachable, locked, read-only or written by a newer schema."""
+
+
+class AuditIntegrityError(ProctorError):
+    """Raised by verification when a chain is broken; names the first bad record and what is wrong."""
+
+    def __init__(self, message: str, *, seq: int | None = None, record_id: str | None = None,
+                 problem: str | None = None) -> None:
+        self.seq = seq
+        self.record_id = record_id
+        self.problem = problem
+        super().__init__(message)
