@@ -27,3 +27,14 @@ class Finding:
         if self.message is not None:
             out["message"] = self.message
         return out
+
+
+# The stable finding-type names of DESIGN.md. Plugins may add types; these names never change.
+BUILTIN_FINDING_TYPES: tuple[str, ...] = (
+    "pii.ssn", "pii.credit_card", "pii.email", "pii.phone", "pii.aadhaar", "pii.pan", "pii.iban",
+    "pii.ip_address", "pii.passport",
+    "secret.aws_access_key", "secret.github_token", "secret.openai_key", "secret.anthropic_key",
+    "secret.slack_token", "secret.stripe_key", "secret.private_key", "secret.jwt", "secret.generic",
+    "sqli", "dangerous.sql", "injection",
+)
+CUSTOM_PREFIX = "custom."

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+_hs: Any
 try:  # optional accelerator; see module docstring
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - exercised on platforms without the wheel
@@ -56,7 +57,7 @@ class PatternSet:
             flags |= _hs.HS_FLAG_DOTALL
         if rule.flags & re.MULTILINE:
             flags |= _hs.HS_FLAG_MULTILINE
-        return flags
+        return int(flags)
 
     def _build(self) -> Any:
         assert _hs is not None
@@ -98,7 +99,7 @@ class PatternSet:
             return list(range(len(self.rules)))
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
-            scratch = _hs.Scratch(db)  # type: ignore[union-attr]
+            scratch = _hs.Scratch(db)
             self._local.scratch = scratch
         hits: list[int] = list(self._always)
 

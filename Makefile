@@ -1,0 +1,49 @@
+# Two commands a newcomer needs: `make run` and `make test`. Each creates .venv and installs what it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: run test lint typecheck accuracy speed bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[test,postgres,capsule]'
+	touch $@ $(VENV)/.core
+
+## run: check a sample prompt with the built-in default policies (no key, no network)
+run: $(VENV)/.core
+	$(BIN)/proctor check "Hi, I'm Jane (jane.doe@example.com, +1 415 555 0132). Please summarise my ticket."
+	$(BIN)/proctor check "My SSN is 123-45-6789, can you file my taxes?"
+
+## test: lint, type-check and run the whole test suite
+test: $(VENV)/.test
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check src tests benchmarks scripts
+
+typecheck: $(VENV)/.test
+	$(BIN)/mypy
+
+## accuracy: precision/recall per finding type on the corpus and on external sets installed now
+accuracy: $(VENV)/.test
+	$(PIP) install presidio-evaluator sqlmap && $(PIP) install --no-deps pyrit
+	$(BIN)/python -m benchmarks.accuracy
+
+## speed: median check time per 1 KB, side by side with Presidio's pattern recognizers
+speed: $(VENV)/.test
+	$(PIP) install presidio-analyzer
+	$(BIN)/python -m benchmarks.speed
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

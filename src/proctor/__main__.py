@@ -1,0 +1,5 @@
+"""``python -m proctor`` runs the CLI."""
+
+from proctor.cli import main
+
+main()

@@ -1,0 +1,39 @@
+"""The ``proctor`` command line: one group, one module per command family."""
+
+from __future__ import annotations
+
+import click
+
+from proctor import __version__
+from proctor.cli.check import check
+from proctor.cli.policy import policy
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="proctor")
+def cli() -> None:
+    """Proctor: policy checks, redaction, approvals and a tamper-evident audit trail for LLM calls.
+
+    \b
+    Examples:
+      proctor check "My SSN is 123-45-6789"        # one text, human-readable
+      proctor check --jsonl prompts.jsonl           # a batch, one JSON result per line
+      proctor policy list                           # the built-in packs and their policies
+      proctor policy test tests/policies/           # run policy fixtures like unit tests
+    """
+
+
+cli.add_command(check)
+cli.add_command(policy)
+
+try:  # the audit commands live with the audit package
+    from proctor.cli.audit import audit
+except ImportError:  # pragma: no cover - only while the audit package is absent
+    pass
+else:
+    cli.add_command(audit)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="proctor")

@@ -1,0 +1,61 @@
+"""PatternSet: the Hyperscan prefilter never changes what `re` finds."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+
+from proctor.detect import scan
+from proctor.detect.scan import PatternSet, Rule
+
+RULES = [
+    Rule("ssn", r"\b\d{3}-\d{2}-\d{4}\b"),
+    Rule("word", r"\bignore\s{1,5}previous\b", re.IGNORECASE),
+    Rule("lookbehind", r"(?<![A-Z0-9])AKIA[0-9A-Z]{16}(?![A-Z0-9])"),
+    Rule("backref", r"(['\"])x\1"),  # approximated by the prefilter, confirmed by re
+    Rule("named-char", r"\N{DIGIT ONE}\d"),  # Hyperscan cannot compile \N{...}: must always run under re
+]
+TEXTS = [
+    "nothing to see here",
+    "SSN 123-45-6789 and IGNORE   Previous orders",
+    "key AKIAABCDEFGHIJKLMNOP, quoted 'x' and \"x\"",
+    "ünïcödé ignore previous 123-45-6789",
+    "lone surrogate \udc80 ignore previous",
+    "named char 12 and 1x",
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_prefilter_matches_plain_re(text: str) -> None:
+    fast = [(r.key, m.span()) for r, m in PatternSet(RULES).finditer(text)]
+    plain = [(r.key, m.span()) for r, m in PatternSet(RULES, prefilter=False).finditer(text)]
+    assert sorted(fast) == sorted(plain)
+
+
+def test_prefilter_skips_rules_that_cannot_match() -> None:
+    if not scan.HYPERSCAN_AVAILABLE:
+        pytest.skip("hyperscan wheel not installed on this platform")
+    ps = PatternSet(RULES)
+    assert ps.candidates("nothing to see here") == [4]  # only the rule Hyperscan could not compile
+    assert 0 in ps.candidates("SSN 123-45-6789")
+
+
+def test_threads_share_a_set_safely() -> None:
+    ps = PatternSet(RULES)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(300):
+                assert [r.key for r, _ in ps.finditer("SSN 123-45-6789")] == ["ssn"]
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
