@@ -4,7 +4,8 @@
 ProctorError
 ├── ConfigError            names the key, the value found, what was expected
 │   └── PolicyFileError    names the file, line and field
-├── BlockedError           carries the Decision: PolicyDenied, ApprovalRejected, ApprovalExpired
+├── BlockedError           carries the Decision: PolicyDenied, ApprovalRequired, ApprovalRejected,
+│                          ApprovalExpired
 ├── ProviderError          provider, status, whether a retry can help; ProviderTimeout
 ├── StoreError             database unreachable, locked or not migrated
 └── AuditIntegrityError    names the first bad record
@@ -83,6 +84,10 @@ class PolicyDenied(BlockedError):
     """Raised when a policy with action ``deny`` matched."""
 
 
+class ApprovalRequired(BlockedError):
+    """Raised when a ``require_approval`` policy holds the call and the caller did not choose to wait."""
+
+
 class ApprovalRejected(BlockedError):
     """Raised when a reviewer rejected the approval the call waited for."""
 
@@ -92,12 +97,18 @@ class ApprovalExpired(BlockedError):
 
 
 class ProviderError(ProctorError):
-    """Raised when an upstream model provider fails; ``retryable`` says whether a retry can help."""
+    """Raised when an upstream model provider fails; ``retryable`` says whether a retry can help.
 
-    def __init__(self, provider: str, message: str, *, status: int | None = None, retryable: bool = False):
+    ``status`` is the upstream HTTP status when there was one, and ``body`` its JSON error body, which the
+    server passes back to the caller unchanged.
+    """
+
+    def __init__(self, provider: str, message: str, *, status: int | None = None, retryable: bool = False,
+                 body: dict[str, object] | None = None) -> None:
         self.provider = provider
         self.status = status
         self.retryable = retryable
+        self.body = body
         super().__init__(f"{provider}: {message}")
 
 

@@ -7,19 +7,27 @@ integrations) call it and never reach into a stage.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from proctor.decision import Action, Decision
 from proctor.detect import Detector, load_detectors
+from proctor.errors import ApprovalRequired, PolicyDenied, ProviderError
 from proctor.detect.custom import CustomDetector
 from proctor.findings import Finding
 from proctor.identity import Identity
+if TYPE_CHECKING:
+    from proctor.config import Settings
 from proctor.policy import PolicySet, load_policies
 from proctor.policy.model import Policy
+from proctor.providers import Provider, ProviderConfig, ProviderRouter
 from proctor.redaction import Redactor
+from proctor.stream_guard import StreamGuard
 
 Messages = Sequence[Mapping[str, Any]]
 CheckInput = Union[str, Messages]  # noqa: UP007 - a runtime alias; `|` needs 3.10 objects
@@ -52,6 +60,53 @@ class _Plan:
     detectors: tuple[Detector, ...]
 
 
+# -- the full pipeline: identity → check(input) → provider → check(output) → record -----------------------
+
+
+class AuditSink(Protocol):
+    """Where the Governor records calls (``proctor.audit.AuditLog`` in production)."""
+
+    def append(self, record: Any) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """Per-call facts the faces pass in: ids for the response headers and the caller's provider key."""
+
+    identity: Identity
+    decision_id: str
+    trace_id: str
+    api_key: str | None = field(default=None, repr=False)  # forwarded for this call only; never stored
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResult:
+    """The outcome of a governed chat completion: the response body and both decisions."""
+
+    body: dict[str, Any]
+    input_decision: Decision
+    output_decision: Decision
+    provider: str
+
+
+def new_ids(traceparent: str | None = None) -> tuple[str, str]:
+    """A decision id (UUID4) and a trace id (32 hex): from a valid W3C ``traceparent`` when given."""
+    trace = None
+    if traceparent:
+        parts = traceparent.strip().split("-")
+        if len(parts) >= 4 and len(parts[1]) == 32 and _is_hex(parts[1]) and parts[1] != "0" * 32:
+            trace = parts[1].lower()
+    return str(uuid.uuid4()), trace or uuid.uuid4().hex
+
+
+def _is_hex(value: str) -> bool:
+    try:
+        int(value, 16)
+    except ValueError:
+        return False
+    return True
+
+
 class Governor:
     """Checks prompts and responses against policies; the one object every face of Proctor uses.
 
@@ -70,6 +125,9 @@ class Governor:
         *,
         detectors: Sequence[Detector] | None = None,
         reversible_redaction: bool = False,
+        providers: Sequence[ProviderConfig] | None = None,
+        audit: AuditSink | None = None,
+        stream_holdback: int = 256,
     ) -> None:
         if policies is None:
             policies = load_policies()
@@ -85,6 +143,35 @@ class Governor:
             found.append(CustomDetector(custom_rules))
         self.detectors: tuple[Detector, ...] = tuple(found)
         self._plans: dict[tuple[str, str, str, str | None], _Plan] = {}
+        self._router = ProviderRouter(providers) if providers else None
+        self.audit = audit
+        self.stream_holdback = stream_holdback
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, audit: AuditSink | None | bool = True) -> Governor:
+        """Build the Governor ``proctor serve`` runs: policies, providers and the audit log from settings.
+
+        ``audit=True`` opens ``proctor.audit.AuditLog`` on ``settings.storage``; pass a sink to use another,
+        or ``None`` for no audit (tests of the check stage only).
+        """
+        sink: AuditSink | None
+        if audit is True:
+            from proctor.audit import AuditLog
+
+            sink = AuditLog.open(settings.storage, key_file=settings.audit_key_file, sync=settings.audit_sync,
+                                 failure_mode=settings.failure_mode)
+        else:
+            sink = audit or None
+        return cls(load_policies(*settings.policies), providers=settings.providers, audit=sink,
+                   stream_holdback=settings.limits.stream_holdback_chars)
+
+    async def aclose(self) -> None:
+        """Close provider connections and flush and close the audit log."""
+        if self._router is not None:
+            await self._router.aclose()
+        close = getattr(self.audit, "close", None)
+        if callable(close):
+            close()
 
     # -- check ---------------------------------------------------------------------------------------
     def check(self, text_or_messages: CheckInput, identity: Identity | None = None, scope: str = "input") -> Decision:
@@ -149,6 +236,167 @@ class Governor:
                 self._plans.clear()
             self._plans[key] = plan
         return plan
+
+
+    # -- the pipeline ---------------------------------------------------------------------------------
+    def models(self) -> list[tuple[str, str]]:
+        """(model glob, provider name) for every configured provider."""
+        return self._router.models() if self._router else []
+
+    def _route(self, model: str) -> tuple[ProviderConfig, Provider]:
+        found = self._router.route(model) if self._router else None
+        if found is None:
+            raise ProviderError("proctor", f"no provider serves model {model!r}", status=404, body={
+                "error": {"message": f"The model {model!r} does not exist or is not served by this gateway.",
+                          "type": "invalid_request_error", "param": "model", "code": "model_not_found"}})
+        return found
+
+    def _block(self, decision: Decision) -> None:
+        if decision.action is Action.DENY:
+            raise PolicyDenied(decision)
+        if decision.action is Action.REQUIRE_APPROVAL:
+            raise ApprovalRequired(decision)
+
+    async def chat(self, body: Mapping[str, Any], ctx: CallContext) -> ChatResult:
+        """Run one non-streaming chat completion through the whole pipeline.
+
+        Raises ``PolicyDenied`` / ``ApprovalRequired`` when the input or the output is blocked, and
+        ``ProviderError`` when the upstream fails; every outcome is recorded first.
+        """
+        started = time.perf_counter()
+        model = str(body.get("model") or "")
+        messages = body.get("messages") or []
+        decision = self.check(messages, ctx.identity, "input")
+        call = _CallRecord(self, ctx, model, messages, decision, started)
+        if not decision.allowed:
+            call.finish(status="held" if decision.action is Action.REQUIRE_APPROVAL else "blocked")
+            self._block(decision)
+        send = dict(body)
+        if decision.action is Action.REDACT and decision.redacted is not None:
+            send["messages"] = decision.redacted
+        try:
+            config, provider = self._route(model)
+            call.provider = config.name
+            response = await provider.chat(send, ctx.api_key)
+        except ProviderError as exc:
+            call.finish(status="error", error=str(exc))
+            raise
+        call.usage(response.get("usage"))
+        choices = response.get("choices") if isinstance(response.get("choices"), list) else []
+        outputs = [c.get("message") or {} for c in choices if isinstance(c, dict)]
+        out_decision = self.check(outputs, ctx.identity, "output") if outputs else Decision(Action.ALLOW,
+                                                                                           scope="output")
+        call.output(out_decision, outputs)
+        if not out_decision.allowed:
+            call.finish(status="blocked")
+            self._block(out_decision)
+        if out_decision.action is Action.REDACT and isinstance(out_decision.redacted, list):
+            response = dict(response)
+            response["choices"] = [dict(c, message=m) for c, m in zip(choices, out_decision.redacted, strict=True)]
+        call.finish(status="ok")
+        return ChatResult(response, decision, out_decision, call.provider or "")
+
+    async def chat_stream(self, body: Mapping[str, Any], ctx: CallContext) -> AsyncIterator[dict[str, Any]]:
+        """Run a streaming chat completion; yields chunk bodies, or a final ``{"error": ...}`` event.
+
+        The input is checked before the upstream is called (and raises like ``chat``). Output is released
+        through a ``StreamGuard`` per choice: held back ``stream_holdback`` characters so a finding split
+        across chunks is caught before the client sees any of it.
+        """
+        started = time.perf_counter()
+        model = str(body.get("model") or "")
+        messages = body.get("messages") or []
+        decision = self.check(messages, ctx.identity, "input")
+        call = _CallRecord(self, ctx, model, messages, decision, started)
+        if not decision.allowed:
+            call.finish(status="held" if decision.action is Action.REQUIRE_APPROVAL else "blocked")
+            self._block(decision)
+        send = dict(body)
+        if decision.action is Action.REDACT and decision.redacted is not None:
+            send["messages"] = decision.redacted
+        options = body.get("stream_options")
+        caller_wants_usage = isinstance(options, Mapping) and bool(options.get("include_usage"))
+        send["stream_options"] = {**(options if isinstance(options, Mapping) else {}), "include_usage": True}
+        try:
+            config, provider = self._route(model)
+        except ProviderError as exc:
+            call.finish(status="error", error=str(exc))
+            raise
+        call.provider = config.name
+
+        def check_output(text: str) -> Decision:
+            return self.check(text, ctx.identity, "output")
+
+        return self._guarded(provider, send, ctx, call, check_output, caller_wants_usage)
+
+    async def _guarded(self, provider: Provider, send: dict[str, Any], ctx: CallContext, call: _CallRecord,
+                       check_output: Any, caller_wants_usage: bool) -> AsyncIterator[dict[str, Any]]:
+        guards: dict[int, StreamGuard] = {}
+        finished = False
+        try:
+            async for chunk in provider.stream(send, ctx.api_key):
+                if chunk.get("usage"):
+                    call.usage(chunk["usage"])
+                    if not caller_wants_usage:
+                        continue
+                choices = chunk.get("choices")
+                if not isinstance(choices, list) or not choices:
+                    yield chunk
+                    continue
+                out_choices = []
+                for choice in choices:
+                    idx = int(choice.get("index", 0))
+                    guard = guards.get(idx)
+                    if guard is None:
+                        guard = guards[idx] = StreamGuard(check_output, self.stream_holdback)
+                    delta = dict(choice.get("delta") or {})
+                    released = ""
+                    content = delta.get("content")
+                    if isinstance(content, str) and content:
+                        rel = guard.push(content)
+                        if rel.denied is not None:
+                            yield self._stream_denied(call, guards, rel.denied)
+                            return
+                        released = rel.text
+                    if choice.get("finish_reason") is not None:
+                        rel = guard.finish()
+                        if rel.denied is not None:
+                            yield self._stream_denied(call, guards, rel.denied)
+                            return
+                        released += rel.text
+                    if "content" in delta or released:
+                        delta["content"] = released
+                    out_choices.append({**choice, "delta": delta})
+                if any(c["delta"] or c.get("finish_reason") is not None for c in out_choices):
+                    yield {**chunk, "choices": out_choices}
+            for idx, guard in guards.items():  # an upstream that ended without finish_reason
+                rel = guard.finish()
+                if rel.denied is not None:
+                    yield self._stream_denied(call, guards, rel.denied)
+                    return
+                if rel.text:
+                    yield {"object": "chat.completion.chunk", "choices": [
+                        {"index": idx, "delta": {"content": rel.text}, "finish_reason": None}]}
+            finished = True
+        except ProviderError as exc:
+            call.stream_output(guards)
+            call.finish(status="error", error=str(exc))
+            yield {"error": exc.body.get("error") if exc.body else {
+                "message": str(exc), "type": "upstream_error", "code": "upstream_error", "param": None}}
+            return
+        finally:
+            if not finished and not call.done:
+                call.stream_output(guards)
+                call.finish(status="error", error="stream closed before it ended")
+        call.stream_output(guards)
+        call.finish(status="ok")
+
+    def _stream_denied(self, call: _CallRecord, guards: Mapping[int, StreamGuard],
+                       decision: Decision) -> dict[str, Any]:
+        call.stream_output(guards, decision)
+        call.finish(status="blocked")
+        return {"error": {"message": f"Response blocked by policy: {decision.reason}", "type": "policy_violation",
+                          "code": "policy_denied", "param": None}}
 
 
 def _pieces(messages: Messages) -> list[_Piece]:
@@ -218,3 +466,76 @@ def _reason(action: Action, policies: Sequence[Policy], findings: Sequence[Findi
     if others:
         text += f" Also matched: {', '.join(others)}."
     return text
+
+
+class _CallRecord:
+    """Collects what one governed call did and writes its single audit record when it finishes."""
+
+    def __init__(self, gov: Governor, ctx: CallContext, model: str, messages: Any, decision: Decision,
+                 started: float) -> None:
+        self.gov = gov
+        self.ctx = ctx
+        self.model = model
+        self.messages = messages
+        self.input = decision
+        self.started = started
+        self.provider: str | None = None
+        self.output_decision: Decision | None = None
+        self.response_text: str | None = None
+        self.tokens_in: int | None = None
+        self.tokens_out: int | None = None
+        self.done = False
+
+    def usage(self, usage: Any) -> None:
+        if isinstance(usage, Mapping):
+            if isinstance(usage.get("prompt_tokens"), int):
+                self.tokens_in = usage["prompt_tokens"]
+            if isinstance(usage.get("completion_tokens"), int):
+                self.tokens_out = usage["completion_tokens"]
+
+    def output(self, decision: Decision, outputs: Sequence[Mapping[str, Any]]) -> None:
+        self.output_decision = decision
+        self.response_text = "".join(m.get("content") for m in outputs if isinstance(m.get("content"), str))
+
+    def stream_output(self, guards: Mapping[int, StreamGuard], denied: Decision | None = None) -> None:
+        self.response_text = "".join(guards[i].received for i in sorted(guards))
+        seen = [d for i in sorted(guards) for d in guards[i].decisions]
+        if denied is not None and denied not in seen:
+            seen.append(denied)
+        if seen:
+            strictest = max(seen, key=lambda d: d.action.rank)
+            findings = tuple(f for d in seen for f in d.findings)
+            policies = tuple(sorted({p for d in seen for p in d.policies}))
+            self.output_decision = Decision(strictest.action, findings, policies, strictest.reason, scope="output")
+
+    def finish(self, *, status: str, error: str | None = None) -> None:
+        if self.done:
+            return
+        self.done = True
+        sink = self.gov.audit
+        if sink is None:
+            return
+        from proctor.audit.pricing import estimate_cost  # the audit stage; imported when first recording
+        from proctor.audit.record import AuditRecord
+
+        decisions = [self.input] + ([self.output_decision] if self.output_decision else [])
+        action = max((d.action for d in decisions), key=lambda a: a.rank)
+        record = AuditRecord.new(
+            identity=self.ctx.identity,
+            prompt=json.dumps(self.messages, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+            response=self.response_text,
+            findings=[f for d in decisions for f in d.findings],
+            action=action.value,
+            policies=tuple(sorted({p for d in decisions for p in d.policies})),
+            decision_id=self.ctx.decision_id,
+            trace_id=self.ctx.trace_id,
+            provider=self.provider,
+            model=self.model or None,
+            tokens_in=self.tokens_in,
+            tokens_out=self.tokens_out,
+            cost_usd=estimate_cost(self.model, self.tokens_in, self.tokens_out) if self.model else None,
+            latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
+            status=status,
+            error=error,
+        )
+        sink.append(record)

@@ -68,3 +68,9 @@ def test_malformed_fixture_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "cases.yaml").write_text("cases:\n  - input: x\n")
     code, out = invoke("policy", "test", str(tmp_path))
     assert code == 2 and "needs both 'input' and 'expect'" in out
+
+
+def test_shipped_example_fixtures_pass() -> None:
+    code, out = invoke("policy", "test", str(Path(__file__).resolve().parents[2] / "examples" / "policies"))
+    assert code == 0, out
+    assert "5 passed, 0 failed" in out

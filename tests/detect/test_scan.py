@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from proctor.detect import scan
-from proctor.detect.scan import PatternSet, Rule
+from proctor.detect.scan import PatternSet, Rule, prefilter_pattern
 
 RULES = [
     Rule("ssn", r"\b\d{3}-\d{2}-\d{4}\b"),
@@ -34,6 +34,22 @@ def test_prefilter_matches_plain_re(text: str) -> None:
     assert sorted(fast) == sorted(plain)
 
 
+def test_prefilter_pattern_over_approximates() -> None:
+    assert prefilter_pattern(r"eyJ[A-Za-z0-9_-]{8,2000}x{1,2}") == "eyJ[A-Za-z0-9_-]{2,}x{1,2}"
+    assert prefilter_pattern(r"\bkey\w{3}") == r"key(?:\w|[\x{80}-\x{10ffff}]){2,}"
+    assert prefilter_pattern(r"[^\s][\d_]") == r"[^\s][\d_\x{80}-\x{10ffff}]"
+    assert prefilter_pattern(r"(?i)\bpr\u00e9c\w") == r"(?i)\bpr\u00e9c\w"  # escaped non-ASCII: exact
+    assert prefilter_pattern("(?i)précédentes\\b") == "(?i)précédentes\\b"  # non-ASCII: exact, UCP mode
+
+
+@pytest.mark.parametrize("text", ["ＳＳＮ １２３-４５-６７８９", "clé AKIAÉ", "naïve ignore\u00a0previous"])
+def test_unicode_classes_stay_sound(text: str) -> None:
+    rules = [Rule("d", r"\d{3}-\d{2}-\d{4}"), Rule("w", r"\bcl\w\b"), Rule("s", r"ignore\s{1,3}previous")]
+    fast = [(r.key, m.span()) for r, m in PatternSet(rules).finditer(text)]
+    plain = [(r.key, m.span()) for r, m in PatternSet(rules, prefilter=False).finditer(text)]
+    assert fast == plain and plain
+
+
 def test_prefilter_skips_rules_that_cannot_match() -> None:
     if not scan.HYPERSCAN_AVAILABLE:
         pytest.skip("hyperscan wheel not installed on this platform")
@@ -44,12 +60,13 @@ def test_prefilter_skips_rules_that_cannot_match() -> None:
 
 def test_threads_share_a_set_safely() -> None:
     ps = PatternSet(RULES)
+    expected = [(r.key, m.span()) for r, m in PatternSet(RULES, prefilter=False).finditer(TEXTS[1])]
     errors: list[BaseException] = []
 
     def work() -> None:
         try:
             for _ in range(300):
-                assert [r.key for r, _ in ps.finditer("SSN 123-45-6789")] == ["ssn"]
+                assert [(r.key, m.span()) for r, m in ps.finditer(TEXTS[1])] == expected
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 

@@ -7,6 +7,7 @@ import click
 from proctor import __version__
 from proctor.cli.check import check
 from proctor.cli.policy import policy
+from proctor.cli.serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -16,6 +17,7 @@ def cli() -> None:
 
     \b
     Examples:
+      proctor serve                                 # the OpenAI-compatible gateway on :8080
       proctor check "My SSN is 123-45-6789"        # one text, human-readable
       proctor check --jsonl prompts.jsonl           # a batch, one JSON result per line
       proctor policy list                           # the built-in packs and their policies
@@ -25,6 +27,7 @@ def cli() -> None:
 
 cli.add_command(check)
 cli.add_command(policy)
+cli.add_command(serve)
 
 try:  # the audit commands live with the audit package
     from proctor.cli.audit import audit

@@ -25,6 +25,86 @@ except ImportError:  # pragma: no cover - exercised on platforms without the whe
 
 HYPERSCAN_AVAILABLE = _hs is not None
 
+# The prefilter only has to over-approximate each pattern (never miss what `re` would match), and two
+# rewrites make Hyperscan compile in milliseconds instead of minutes:
+# - large bounded repeats ({8,2000}) become unbounded ({2,}): Hyperscan unrolls bounded repeats into huge
+#   automata ("pattern too large"), while unbounded ones are cheap;
+# - Unicode classes are costly (UCP mode compiles ~8x slower), so patterns compile in ASCII mode over UTF-8
+#   with every positive \w, \d, \s also accepting any non-ASCII code point, and \b / \B dropped (an
+#   assertion removed only widens the language). Rules with non-ASCII literals keep UCP, so case-folding of
+#   e.g. "É" stays exact.
+_WIDEN_LIMIT = 2
+_RANGE = re.compile(r"(?<!\\)\{(\d+),(\d*)\}")
+_EXACT = re.compile(r"(?<!\\)\{(\d+)\}")
+_NON_ASCII = r"\x{80}-\x{10ffff}"
+
+
+def _widen_repeats(pattern: str) -> str:
+    def widen_range(m: re.Match[str]) -> str:
+        lo, hi = m.group(1), m.group(2)
+        if hi and int(hi) <= _WIDEN_LIMIT:
+            return m.group(0)
+        return f"{{{min(int(lo), _WIDEN_LIMIT)},}}"
+
+    def widen_exact(m: re.Match[str]) -> str:
+        return m.group(0) if int(m.group(1)) <= _WIDEN_LIMIT else f"{{{_WIDEN_LIMIT},}}"
+
+    return _EXACT.sub(widen_exact, _RANGE.sub(widen_range, pattern))
+
+
+def _ascii_classes(pattern: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    in_class = negated = widen_class = False
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < n:
+            esc = pattern[i + 1]
+            if in_class:
+                if esc in "wds" and not negated:
+                    widen_class = True
+                out.append(pattern[i:i + 2])
+            elif esc in "bB":
+                pass  # drop word-boundary assertions (see above)
+            elif esc in "wds":
+                out.append(f"(?:\\{esc}|[{_NON_ASCII}])")
+            else:
+                out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            if ch == "]" and out and not out[-1].endswith("["):
+                if widen_class:
+                    out.append(_NON_ASCII)
+                in_class = False
+            out.append(ch)
+        elif ch == "[":
+            in_class, widen_class = True, False
+            negated = pattern[i + 1:i + 2] == "^"
+            out.append("[^" if negated else "[")
+            i += 2 if negated else 1
+            if pattern[i:i + 1] == "]":  # a literal ] first in a class
+                out.append("]")
+                i += 1
+            continue
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def prefilter_pattern(pattern: str) -> str:
+    """The over-approximation of ``pattern`` that Hyperscan compiles (see the comment above)."""
+    widened = _widen_repeats(pattern)
+    return widened if _needs_ucp(pattern) else _ascii_classes(widened)
+
+
+_ESCAPED_NON_ASCII = re.compile(r"\\(?:[uUN]|x\{|x[89a-fA-F])")
+
+
+def _needs_ucp(pattern: str) -> bool:
+    return not pattern.isascii() or _ESCAPED_NON_ASCII.search(pattern) is not None
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -50,7 +130,9 @@ class PatternSet:
     # -- prefilter ---------------------------------------------------------------------------------
     def _hs_flags(self, rule: Rule) -> int:
         assert _hs is not None
-        flags = _hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_UCP
+        flags = _hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_UTF8
+        if _needs_ucp(rule.pattern):
+            flags |= _hs.HS_FLAG_UCP
         if rule.flags & re.IGNORECASE:
             flags |= _hs.HS_FLAG_CASELESS
         if rule.flags & re.DOTALL:
@@ -66,7 +148,7 @@ class PatternSet:
         for i, rule in enumerate(self.rules):
             probe = _hs.Database(mode=_hs.HS_MODE_BLOCK)
             try:
-                probe.compile(expressions=[rule.pattern.encode()], ids=[i], elements=1,
+                probe.compile(expressions=[prefilter_pattern(rule.pattern).encode()], ids=[i], elements=1,
                               flags=[self._hs_flags(rule)])
                 ok.append(i)
             except _hs.error:
@@ -76,7 +158,7 @@ class PatternSet:
             return None
         db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
         db.compile(
-            expressions=[self.rules[i].pattern.encode() for i in ok],
+            expressions=[prefilter_pattern(self.rules[i].pattern).encode() for i in ok],
             ids=ok,
             elements=len(ok),
             flags=[self._hs_flags(self.rules[i]) for i in ok],

@@ -1,0 +1,61 @@
+"""``proctor serve``: run the HTTP gateway."""
+
+from __future__ import annotations
+
+import click
+
+from proctor.cli.options import fail
+from proctor.errors import ProctorError
+
+
+@click.command()
+@click.option("--config", "-c", "config_file", type=click.Path(dir_okay=False), default=None,
+              envvar="PROCTOR_CONFIG", show_envvar=True,
+              help="YAML settings file (storage, policies, providers, failure_mode, server, audit, limits). "
+                   "Default: embedded defaults.")
+@click.option("--host", default=None, help="Listen address. Default: 127.0.0.1 (or server.host / PROCTOR_HOST).")
+@click.option("--port", type=int, default=None, help="Listen port. Default: 8080 (or server.port / PROCTOR_PORT).")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
+              show_default=True, help="Server log level. Request bodies and keys are never logged.")
+def serve(config_file: str | None, host: str | None, port: int | None, log_level: str) -> None:
+    """Run Proctor as an OpenAI-compatible gateway.
+
+    With no config: SQLite audit store ./proctor.db (signing key beside it), builtin:default policies, the
+    `echo` provider for models "echo" and "echo-*" (answers with the last user message; no key, no
+    network), and OpenAI at its public URL for every other model, with the caller's key.
+
+    \b
+    Examples:
+      proctor serve                                   # embedded defaults on http://127.0.0.1:8080
+      proctor serve --config proctor.yaml --port 9000
+      curl -s localhost:8080/v1/chat/completions -H 'content-type: application/json' \\
+           -d '{"model": "echo", "messages": [{"role": "user", "content": "hi jane@example.com"}]}'
+
+    Point an OpenAI SDK at it with base_url="http://127.0.0.1:8080/v1". Startup validates every setting and
+    refuses a bad config with a message naming the key (exit 2).
+    """
+    from dataclasses import replace
+
+    import uvicorn
+
+    from proctor.config import load_settings
+    from proctor.governor import Governor
+    from proctor.server import create_app
+
+    try:
+        settings = load_settings(config_file)
+        if host:
+            settings = replace(settings, host=host)
+        if port:
+            settings = replace(settings, port=port)
+        governor = Governor.from_settings(settings)
+    except ProctorError as exc:
+        raise fail(str(exc)) from None
+    providers = "; ".join(f"{p.name} ({', '.join(p.models)})" for p in settings.providers)
+    click.echo(f"Proctor listening on http://{settings.host}:{settings.port}  (OpenAI base_url: "
+               f"http://{settings.host}:{settings.port}/v1)", err=True)
+    click.echo(f"  policies: {', '.join(settings.policies)}\n  storage:  {settings.storage}\n"
+               f"  providers: {providers}\n  failure_mode: {settings.failure_mode}", err=True)
+    app = create_app(settings, governor)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False,
+                server_header=False)

@@ -1,0 +1,61 @@
+"""Build the ASGI application: routes, error handlers and the Governor's lifetime in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from proctor import __version__
+from proctor.config import Settings
+from proctor.governor import Governor
+from proctor.server import openai_api
+from proctor.server.errors import openai_error
+
+log = logging.getLogger("proctor.server")
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "healthy", "version": __version__})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return openai_error(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}", code=code)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return openai_error(500, "Internal error in Proctor; the call was not completed.", type="server_error",
+                        code="internal_error")
+
+
+def create_app(settings: Settings | None = None, governor: Governor | None = None) -> Starlette:
+    """The Proctor ASGI app. Without arguments: embedded defaults (SQLite, builtin:default, echo + OpenAI)."""
+    settings = settings or Settings()
+    gov = governor or Governor.from_settings(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await gov.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/v1/chat/completions", openai_api.chat_completions, methods=["POST"]),
+            Route("/v1/models", openai_api.models, methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.governor = gov
+    return app

@@ -1,0 +1,14 @@
+"""Error bodies in the caller's API shape, with stable codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+
+def openai_error(status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
+                 param: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    """OpenAI's error envelope: the official SDK maps the status to its exception classes."""
+    body: dict[str, Any] = {"error": {"message": message, "type": type, "code": code, "param": param}}
+    return JSONResponse(body, status_code=status, headers=headers)

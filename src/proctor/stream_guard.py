@@ -1,0 +1,87 @@
+"""StreamGuard: checks streamed output before the client sees it, holding back a small window.
+
+Text is released only once it is at least ``holdback`` characters behind the newest text received, so a
+finding split across chunks (a key arriving in three deltas) is seen whole before any part of it is sent.
+Each step checks only the unsent text plus ``holdback`` characters of context, keeping the work linear in
+the length of the stream. On ``deny`` the stream ends with no further content; on ``redact`` the released
+text carries placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from proctor.decision import Action, Decision
+from proctor.findings import Finding
+from proctor.redaction import Redactor
+
+CheckFn = Callable[[str], Decision]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """What may be sent now: ``text`` (possibly empty), or ``denied`` with the Decision that stopped it."""
+
+    text: str
+    denied: Decision | None = None
+
+
+class StreamGuard:
+    """One guard per streamed choice. Feed deltas with ``push``; call ``finish`` at the end of the stream."""
+
+    def __init__(self, check: CheckFn, holdback: int = 256) -> None:
+        if holdback < 1:
+            raise ValueError("holdback must be at least 1 character")
+        self._check = check
+        self.holdback = holdback
+        self._text = ""  # everything received
+        self._sent = 0  # index into _text up to which output was released
+        self._redactor = Redactor()
+        self.decisions: list[Decision] = []  # every non-allow decision seen, for the audit record
+        self.released: list[str] = []
+
+    @property
+    def received(self) -> str:
+        return self._text
+
+    def push(self, delta: str) -> Release:
+        self._text += delta
+        return self._step(final=False)
+
+    def finish(self) -> Release:
+        return self._step(final=True)
+
+    def _step(self, *, final: bool) -> Release:
+        limit = len(self._text) if final else len(self._text) - self.holdback
+        if limit <= self._sent:
+            return Release("")
+        base = max(0, self._sent - self.holdback)
+        window = self._text[base:]
+        decision = self._check(window)
+        if decision.action is not Action.ALLOW:
+            self.decisions.append(decision)
+        if decision.action in (Action.DENY, Action.REQUIRE_APPROVAL):
+            return Release("", denied=decision)
+        spans = []
+        if decision.action is Action.REDACT:
+            for f in decision.findings:
+                start, end = f.start + base, f.end + base
+                if end <= self._sent:
+                    continue  # already released before it was complete: nothing left to hide
+                if not final and end > len(self._text) - 1:
+                    limit = min(limit, start)  # the finding may still grow: hold it back
+                elif start < limit < end:
+                    limit = end  # release a finding whole, as its placeholder
+                spans.append((max(start, self._sent), end, f))
+        if limit <= self._sent:
+            return Release("")
+        piece_start = self._sent
+        chosen = [(s, e, f) for s, e, f in spans if s >= piece_start and e <= limit]
+        out = self._text[piece_start:limit]
+        if chosen:
+            shifted = [Finding(f.type, s - piece_start, e - piece_start, f.score) for s, e, f in chosen]
+            out = self._redactor.redact(out, shifted)
+        self._sent = limit
+        self.released.append(out)
+        return Release(out)
