@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint typecheck accuracy speed bench clean
+.PHONY: run demo test lint typecheck accuracy speed bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,12 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[test,postgres,capsule]'
 	touch $@ $(VENV)/.core
 
-## run: check a sample prompt with the built-in default policies (no key, no network)
+## run: start the gateway on embedded defaults: SQLite audit, builtin:default policies, echo provider
 run: $(VENV)/.core
+	$(BIN)/proctor serve
+
+## demo: check two sample prompts from the command line (no server, no key, no network)
+demo: $(VENV)/.core
 	$(BIN)/proctor check "Hi, I'm Jane (jane.doe@example.com, +1 415 555 0132). Please summarise my ticket."
 	$(BIN)/proctor check "My SSN is 123-45-6789, can you file my taxes?"
 

@@ -1,0 +1,67 @@
+"""`proctor serve` as a real process on embedded defaults, called with the openai SDK; then the audit verifies."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.server.conftest import free_port
+
+
+@pytest.fixture
+def server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")}
+    proc = subprocess.Popen([sys.executable, "-m", "proctor", "serve", "--port", str(port), "--log-level", "warning"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out, err = proc.communicate()
+            raise RuntimeError(f"proctor serve did not start: {err.decode()[-2000:]}")
+        time.sleep(0.1)
+    yield base, tmp_path
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_serve_defaults_end_to_end(server) -> None:  # type: ignore[no-untyped-def]
+    base, cwd = server
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0)
+    resp = client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "hello there"}])
+    assert resp.choices[0].message.content == "hello there"
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "SSN 123-45-6789"}])
+    red = client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "mail jane@example.com"}])
+    assert red.choices[0].message.content == "mail [EMAIL_1]"
+    assert (cwd / "proctor.db").exists()
+    time.sleep(0.5)  # the writer seals off the request path
+    verify = subprocess.run([sys.executable, "-m", "proctor", "audit", "verify", "--store",
+                             f"sqlite:///{cwd / 'proctor.db'}"], capture_output=True, cwd=cwd, timeout=60)
+    assert verify.returncode == 0, verify.stderr.decode() + verify.stdout.decode()
+
+
+def test_bad_config_refused_naming_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "proctor.yaml"
+    cfg.write_text("failure_mode: sometimes\n")
+    proc = subprocess.run([sys.executable, "-m", "proctor", "serve", "--config", str(cfg)], capture_output=True,
+                          timeout=60)
+    assert proc.returncode == 2
+    assert b"key 'failure_mode'" in proc.stderr and b"Traceback" not in proc.stderr
