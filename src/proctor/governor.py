@@ -13,14 +13,15 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, Protocol, Union
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
 
 from proctor.decision import Action, Decision
 from proctor.detect import Detector, load_detectors
-from proctor.errors import ApprovalRequired, PolicyDenied, ProviderError
 from proctor.detect.custom import CustomDetector
+from proctor.errors import ApprovalRequired, PolicyDenied, ProviderError
 from proctor.findings import Finding
 from proctor.identity import Identity
+
 if TYPE_CHECKING:
     from proctor.config import Settings
 from proctor.policy import PolicySet, load_policies
@@ -148,7 +149,7 @@ class Governor:
         self.stream_holdback = stream_holdback
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, audit: AuditSink | None | bool = True) -> Governor:
+    def from_settings(cls, settings: Settings, *, audit: AuditSink | bool | None = True) -> Governor:
         """Build the Governor ``proctor serve`` runs: policies, providers and the audit log from settings.
 
         ``audit=True`` opens ``proctor.audit.AuditLog`` on ``settings.storage``; pass a sink to use another,
@@ -158,8 +159,9 @@ class Governor:
         if audit is True:
             from proctor.audit import AuditLog
 
+            mode: Literal["open", "closed"] = "open" if settings.failure_mode == "open" else "closed"
             sink = AuditLog.open(settings.storage, key_file=settings.audit_key_file, sync=settings.audit_sync,
-                                 failure_mode=settings.failure_mode)
+                                 failure_mode=mode)
         else:
             sink = audit or None
         return cls(load_policies(*settings.policies), providers=settings.providers, audit=sink,
@@ -282,8 +284,10 @@ class Governor:
             call.finish(status="error", error=str(exc))
             raise
         call.usage(response.get("usage"))
-        choices = response.get("choices") if isinstance(response.get("choices"), list) else []
-        outputs = [c.get("message") or {} for c in choices if isinstance(c, dict)]
+        raw_choices = response.get("choices")
+        choices: list[dict[str, Any]] = [c for c in raw_choices if isinstance(c, dict)] \
+            if isinstance(raw_choices, list) else []
+        outputs = [c.get("message") or {} for c in choices]
         out_decision = self.check(outputs, ctx.identity, "output") if outputs else Decision(Action.ALLOW,
                                                                                            scope="output")
         call.output(out_decision, outputs)
@@ -295,6 +299,34 @@ class Governor:
             response["choices"] = [dict(c, message=m) for c, m in zip(choices, out_decision.redacted, strict=True)]
         call.finish(status="ok")
         return ChatResult(response, decision, out_decision, call.provider or "")
+
+    async def embeddings(self, body: Mapping[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """Check the ``input`` texts (a string or a list of strings), redact them if policy says so, then
+        forward to the model's provider. Raises like ``chat``."""
+        started = time.perf_counter()
+        model = str(body.get("model") or "")
+        raw = body.get("input")
+        texts = [raw] if isinstance(raw, str) else list(raw or [])
+        messages = [{"role": "user", "content": t} for t in texts]
+        decision = self.check(messages, ctx.identity, "input")
+        call = _CallRecord(self, ctx, model, raw, decision, started)
+        if not decision.allowed:
+            call.finish(status="held" if decision.action is Action.REQUIRE_APPROVAL else "blocked")
+            self._block(decision)
+        send = dict(body)
+        if decision.action is Action.REDACT and isinstance(decision.redacted, list):
+            redacted = [m["content"] for m in decision.redacted]
+            send["input"] = redacted[0] if isinstance(raw, str) else redacted
+        try:
+            config, provider = self._route(model)
+            call.provider = config.name
+            response = await provider.embeddings(send, ctx.api_key)
+        except ProviderError as exc:
+            call.finish(status="error", error=str(exc))
+            raise
+        call.usage(response.get("usage"))
+        call.finish(status="ok")
+        return response
 
     async def chat_stream(self, body: Mapping[str, Any], ctx: CallContext) -> AsyncIterator[dict[str, Any]]:
         """Run a streaming chat completion; yields chunk bodies, or a final ``{"error": ...}`` event.
@@ -495,7 +527,7 @@ class _CallRecord:
 
     def output(self, decision: Decision, outputs: Sequence[Mapping[str, Any]]) -> None:
         self.output_decision = decision
-        self.response_text = "".join(m.get("content") for m in outputs if isinstance(m.get("content"), str))
+        self.response_text = "".join(str(m["content"]) for m in outputs if isinstance(m.get("content"), str))
 
     def stream_output(self, guards: Mapping[int, StreamGuard], denied: Decision | None = None) -> None:
         self.response_text = "".join(guards[i].received for i in sorted(guards))

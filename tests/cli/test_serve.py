@@ -31,7 +31,7 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            out, err = proc.communicate()
+            _, err = proc.communicate()
             raise RuntimeError(f"proctor serve did not start: {err.decode()[-2000:]}")
         time.sleep(0.1)
     yield base, tmp_path

@@ -175,3 +175,21 @@ def test_unknown_model_and_route(base_url: str) -> None:
     r = httpx.get(f"{base_url}/v1/nope")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     assert httpx.get(f"{base_url}/health").json()["status"] == "healthy"
+
+
+def test_embeddings_checked_and_redacted(client: openai.OpenAI, sink: ListSink) -> None:
+    resp = client.embeddings.create(model="echo", input=["hello world", "mail jane@example.com"])
+    assert len(resp.data) == 2 and len(resp.data[0].embedding) == 16
+    same = client.embeddings.create(model="echo", input="hello world")
+    assert same.data[0].embedding == resp.data[0].embedding
+    redacted = client.embeddings.create(model="echo", input="mail [EMAIL_1]")
+    assert redacted.data[0].embedding == resp.data[1].embedding  # the provider saw the placeholder
+    with pytest.raises(openai.BadRequestError) as info:
+        client.embeddings.create(model="echo", input="SSN 123-45-6789")
+    assert info.value.code == "policy_denied"
+    assert sink.records[-1].status == "blocked"
+
+
+def test_embeddings_token_arrays_refused(base_url: str) -> None:
+    r = httpx.post(f"{base_url}/v1/embeddings", json={"model": "echo", "input": [[1, 2, 3]]})
+    assert r.status_code == 400 and "token-id arrays" in r.json()["error"]["message"]

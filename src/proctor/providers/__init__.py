@@ -49,6 +49,10 @@ class Provider(Protocol):
         """Yield chat.completion.chunk bodies for a ``stream: true`` request body."""
         ...
 
+    async def embeddings(self, body: Mapping[str, Any], api_key: str | None) -> dict[str, Any]:
+        """Return an embeddings list body for an embeddings request body."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections."""
         ...

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import struct
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -64,6 +67,22 @@ class EchoProvider:
         options = body.get("stream_options")
         if isinstance(options, Mapping) and options.get("include_usage"):
             yield {**base, "choices": [], "usage": self._usage(body, reply)}
+
+    async def embeddings(self, body: Mapping[str, Any], api_key: str | None) -> dict[str, Any]:
+        """Deterministic 16-dimension vectors derived from SHA-256 of each input: same text, same vector."""
+        inputs = body.get("input")
+        texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        as_base64 = body.get("encoding_format") == "base64"
+        data = []
+        for i, text in enumerate(texts):
+            digest = hashlib.sha256(str(text).encode()).digest()
+            vector = [(b - 127.5) / 127.5 for b in digest[:16]]
+            embedding: Any = (base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+                              if as_base64 else vector)
+            data.append({"object": "embedding", "index": i, "embedding": embedding})
+        tokens = sum(_tokens(str(t)) for t in texts)
+        return {"object": "list", "data": data, "model": body.get("model", "echo"),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
 
     async def aclose(self) -> None:
         return None

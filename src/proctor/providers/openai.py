@@ -36,8 +36,9 @@ class OpenAIProvider:
             headers["authorization"] = f"Bearer {key}"
         return headers
 
-    async def _send(self, body: Mapping[str, Any], api_key: str | None, *, stream: bool) -> httpx.Response:
-        request = self._client.build_request("POST", f"{self.base_url}/chat/completions",
+    async def _send(self, body: Mapping[str, Any], api_key: str | None, *, stream: bool,
+                    path: str = "/chat/completions") -> httpx.Response:
+        request = self._client.build_request("POST", f"{self.base_url}{path}",
                                              content=json.dumps(body).encode(), headers=self._headers(api_key))
         for attempt in range(_CONNECT_RETRIES + 1):
             try:
@@ -64,7 +65,13 @@ class OpenAIProvider:
                              retryable=status in (429, 500, 502, 503, 504), body=body)
 
     async def chat(self, body: Mapping[str, Any], api_key: str | None) -> dict[str, Any]:
-        response = await self._send(body, api_key, stream=False)
+        return await self._json(body, api_key, "/chat/completions")
+
+    async def embeddings(self, body: Mapping[str, Any], api_key: str | None) -> dict[str, Any]:
+        return await self._json(body, api_key, "/embeddings")
+
+    async def _json(self, body: Mapping[str, Any], api_key: str | None, path: str) -> dict[str, Any]:
+        response = await self._send(body, api_key, stream=False, path=path)
         if response.status_code >= 400:
             raise self._error(response.status_code, response.content)
         try:

@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, governor: Governor | None = Non
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/v1/chat/completions", openai_api.chat_completions, methods=["POST"]),
+            Route("/v1/embeddings", openai_api.embeddings, methods=["POST"]),
             Route("/v1/models", openai_api.models, methods=["GET"]),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},

@@ -87,7 +87,8 @@ def caller_key(request: Request) -> str | None:
 
 
 def identity_for(request: Request, body: Mapping[str, Any]) -> Identity:
-    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    raw_metadata = body.get("metadata")
+    metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
     agent = metadata.get("agent_name") or request.headers.get("x-proctor-agent") or "default"
     user = body.get("user") if isinstance(body.get("user"), str) else None
     return Identity(agent=str(agent), session=request.headers.get("x-session-id"), user=user,
@@ -124,21 +125,59 @@ async def chat_completions(request: Request) -> Response:
             return StreamingResponse(_sse(stream), media_type="text/event-stream",
                                      headers={**headers, "cache-control": "no-cache"})
         result = await gov.chat(body, ctx)
-    except (PolicyDenied, ApprovalRequired) as exc:
+    except Exception as exc:
+        return _failure(exc, headers)
+    return JSONResponse(result.body, headers=headers)
+
+
+def validate_embeddings(body: Mapping[str, Any]) -> None:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise BadRequest("'model' is required and must be a non-empty string.", "model")
+    raw = body.get("input")
+    if isinstance(raw, str):
+        return
+    if not isinstance(raw, list) or not raw:
+        raise BadRequest("'input' is required: a string or a non-empty array of strings.", "input")
+    if not all(isinstance(t, str) for t in raw):
+        raise BadRequest("'input' must be text: Proctor checks what it forwards, so token-id arrays are not "
+                         "accepted; send the strings instead.", "input")
+
+
+async def embeddings(request: Request) -> Response:
+    gov: Governor = request.app.state.governor
+    try:
+        body = await read_json(request, request.app.state.settings.limits.max_body_bytes)
+        validate_embeddings(body)
+    except BadRequest as exc:
+        return openai_error(exc.status, str(exc), param=exc.param)
+    decision_id, trace_id = new_ids(request.headers.get("traceparent"))
+    ctx = CallContext(identity_for(request, body), decision_id, trace_id, caller_key(request))
+    headers = _ids_headers(ctx)
+    try:
+        result = await gov.embeddings(body, ctx)
+    except Exception as exc:
+        return _failure(exc, headers)
+    return JSONResponse(result, headers=headers)
+
+
+def _failure(exc: Exception, headers: dict[str, str]) -> Response:
+    """Map a pipeline exception to OpenAI's error shape; unknown exceptions propagate (-> 500 handler)."""
+    if isinstance(exc, (PolicyDenied, ApprovalRequired)):
         return _blocked(exc, headers, output=exc.decision.scope == "output")
-    except ProviderTimeout as exc:
+    if isinstance(exc, ProviderTimeout):
         return openai_error(504, f"Upstream provider timed out ({exc.provider}).", type="upstream_error",
                             code="upstream_timeout", headers=headers)
-    except ProviderError as exc:
+    if isinstance(exc, ProviderError):
         if exc.body:
             return JSONResponse(exc.body, status_code=exc.status or 502, headers=headers)
         return openai_error(exc.status or 502, str(exc), type="upstream_error", code="upstream_error",
                             headers=headers)
-    except StoreError as exc:
+    if isinstance(exc, StoreError):
         log.error("audit store unavailable; failing closed: %s", exc)
         return openai_error(503, "The audit trail cannot be written, so the call was refused (failure_mode: "
                             "closed).", type="server_error", code="audit_unavailable", headers=headers)
-    return JSONResponse(result.body, headers=headers)
+    raise exc
 
 
 async def _sse(stream: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
