@@ -65,3 +65,17 @@ def test_bad_config_refused_naming_the_key(tmp_path: Path) -> None:
                           timeout=60)
     assert proc.returncode == 2
     assert b"key 'failure_mode'" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_audit_reads_the_store_named_in_the_config(tmp_path: Path) -> None:
+    from proctor.audit import AuditLog, AuditRecord
+
+    db = tmp_path / "trail.db"
+    with AuditLog.open(f"sqlite:///{db}", sync=True) as log:
+        log.append(AuditRecord.new(action="deny", status="blocked", agent="billing-bot"))
+    cfg = tmp_path / "proctor.yaml"
+    cfg.write_text(f"storage: sqlite:///{db}\n")
+    proc = subprocess.run([sys.executable, "-m", "proctor", "audit", "--config", str(cfg), "query", "--json"],
+                          capture_output=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"billing-bot" in proc.stdout

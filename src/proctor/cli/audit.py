@@ -62,6 +62,16 @@ class _Settings:
 
 @click.group("audit")
 @click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    envvar="PROCTOR_CONFIG",
+    metavar="FILE",
+    help="proctor.yaml of the server whose trail to read: its `storage` and `audit.key_file` are used unless "
+    "--store / --key-file are given (env PROCTOR_CONFIG).",
+)
+@click.option(
     "--store",
     "store_url",
     envvar="PROCTOR_STORAGE",
@@ -79,11 +89,28 @@ class _Settings:
     "./proctor-signing.key.",
 )
 @click.pass_context
-def audit(ctx: click.Context, store_url: str, key_file: str | None) -> None:
+def audit(ctx: click.Context, config_file: str | None, store_url: str, key_file: str | None) -> None:
     """Verify, export and read the tamper-evident audit trail.
 
-    Example: proctor audit verify --store sqlite:///./proctor.db
+    \b
+    Examples:
+      proctor audit verify                                  # ./proctor.db, the default store
+      proctor audit --config proctor.yaml verify
+      proctor audit export --format jsonl -o trail.jsonl --since 7d
+      proctor audit query --agent billing-bot --action deny
     """
+    if config_file:
+        from proctor.config import load_settings
+        from proctor.errors import ConfigError
+
+        try:
+            settings = load_settings(config_file, env={})
+        except ConfigError as exc:
+            click.echo(f"proctor: error: {exc}", err=True)
+            raise click.exceptions.Exit(2) from None
+        if ctx.get_parameter_source("store_url") in (click.core.ParameterSource.DEFAULT, None):
+            store_url = settings.storage
+        key_file = key_file or settings.audit_key_file
     ctx.obj = _Settings(store_url, key_file)
 
 
