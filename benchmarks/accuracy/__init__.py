@@ -15,6 +15,13 @@ from proctor.detect import Detector, load_detectors, run_detectors
 
 CORPUS = Path(__file__).resolve().parents[2] / "tests" / "corpus"
 Sample = tuple[str, frozenset[str]]
+# Each corpus file is labelled for one detector family; it is scored on that family's types only.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "pii": ("pii.",),
+    "secrets": ("secret.",),
+    "sql": ("sqli", "dangerous.sql"),
+    "injection": ("injection",),
+}
 
 
 def load_corpus(path: Path | None = None) -> list[Sample]:

@@ -8,7 +8,7 @@ import platform
 import sys
 from datetime import date
 
-from benchmarks.accuracy import evaluate, load_corpus, to_markdown
+from benchmarks.accuracy import CORPUS, FAMILIES, evaluate, load_corpus, to_markdown
 from benchmarks.results import write_section
 from proctor import __version__
 from proctor.detect import load_detectors
@@ -29,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     detectors = load_detectors()
     parts = [f"Measured {date.today().isoformat()} on {platform.machine()} ({platform.processor() or 'cpu'}), "
              f"Python {platform.python_version()}, proctor {__version__}. Command: `make accuracy`.", ""]
-    reports = [evaluate("tests/corpus (hand-labelled, incl. benign near-misses)", load_corpus(), detectors)]
+    reports = []
+    for family, prefixes in FAMILIES.items():
+        path = CORPUS / f"{family}.jsonl"
+        if path.exists():
+            reports.append(evaluate(f"tests/corpus/{family}.jsonl (hand-labelled, incl. benign near-misses)",
+                                    load_corpus(path), detectors, only=prefixes))
     for module, prefixes, what in EXTERNAL:
         try:
             mod = importlib.import_module(module)
