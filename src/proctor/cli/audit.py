@@ -60,6 +60,47 @@ class _Settings:
         return self._key_file or str(keymod.default_key_path(self.store))
 
 
+def _override(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Let --store/--key-file/--config also follow the subcommand (proctor audit verify --store URL)."""
+    if value is None:
+        return
+    settings = ctx.find_object(_Settings)
+    if settings is None:  # pragma: no cover - the group always sets it
+        return
+    if param.name == "sub_store":
+        settings.store = value
+    elif param.name == "sub_key_file":
+        settings._key_file = value
+    elif param.name == "sub_config":
+        configured = _from_config(value)
+        settings.store, settings._key_file = configured.storage, configured.audit_key_file or settings._key_file
+
+
+def _store_options(command: F) -> F:
+    for option in (
+        click.option("--key-file", "sub_key_file", default=None, metavar="PATH", expose_value=False,
+                     callback=_override, help="Signing key file (also accepted before the subcommand)."),
+        click.option("--store", "sub_store", default=None, metavar="URL", expose_value=False, callback=_override,
+                     help="Audit store URL (also accepted before the subcommand)."),
+        click.option("--config", "sub_config", default=None, metavar="FILE", expose_value=False, is_eager=True,
+                     callback=_override, help="proctor.yaml whose storage to use (also accepted before the "
+                     "subcommand)."),
+    ):
+        command = option(command)
+    return command
+
+
+def _from_config(path: str) -> Any:
+    from proctor.config import load_settings
+    from proctor.errors import ConfigError
+
+    try:
+        return load_settings(path, env={})
+    except ConfigError as exc:
+        click.echo(f"proctor: error: {exc}", err=True)
+        raise click.exceptions.Exit(2) from None
+
+
 @click.group("audit")
 @click.option(
     "--config",
@@ -100,14 +141,7 @@ def audit(ctx: click.Context, config_file: str | None, store_url: str, key_file:
       proctor audit query --agent billing-bot --action deny
     """
     if config_file:
-        from proctor.config import load_settings
-        from proctor.errors import ConfigError
-
-        try:
-            settings = load_settings(config_file, env={})
-        except ConfigError as exc:
-            click.echo(f"proctor: error: {exc}", err=True)
-            raise click.exceptions.Exit(2) from None
+        settings = _from_config(config_file)
         if ctx.get_parameter_source("store_url") in (click.core.ParameterSource.DEFAULT, None):
             store_url = settings.storage
         key_file = key_file or settings.audit_key_file
@@ -137,6 +171,7 @@ def audit(ctx: click.Context, config_file: str | None, store_url: str, key_file:
     help="With --file: accept chains that start mid-way (an export made with --since).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_store_options
 @click.pass_obj
 @_handled
 def verify_command(
@@ -228,6 +263,7 @@ def _print_summary(summary: VerifySummary, as_json: bool) -> None:
 @click.option("--action", default=None, help="Only this action (gaps, as --tenant).")
 @click.option("--model", default=None, help="Only this model (gaps, as --tenant).")
 @click.option("--policy", default=None, help="Only records that matched this policy id (gaps, as --tenant).")
+@_store_options
 @click.pass_obj
 @_handled
 def export_command(
@@ -306,6 +342,7 @@ def _progress(output: str, total: int) -> Iterator[Callable[[int], None] | None]
 
 @audit.command("pubkey")
 @click.option("--create", is_flag=True, help="Create the signing key when it does not exist yet.")
+@_store_options
 @click.pass_obj
 @_handled
 def pubkey_command(settings: _Settings, create: bool) -> None:
@@ -368,6 +405,7 @@ def _query(filters: dict[str, Any], limit: int) -> AuditQuery:
 @click.option("-n", "--lines", "count", default=20, show_default=True, help="How many of the newest records.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new records (Ctrl-C to stop).")
 @_filters
+@_store_options
 @click.pass_obj
 @_handled
 def tail_command(settings: _Settings, /, count: int, follow: bool, **filters: Any) -> None:
@@ -399,6 +437,7 @@ def tail_command(settings: _Settings, /, count: int, follow: bool, **filters: An
 @audit.command("query")
 @click.option("--limit", default=100, show_default=True, help="At most this many records (newest first).")
 @_filters
+@_store_options
 @click.pass_obj
 @_handled
 def query_command(settings: _Settings, /, limit: int, **filters: Any) -> None:
