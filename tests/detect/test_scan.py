@@ -76,3 +76,19 @@ def test_threads_share_a_set_safely() -> None:
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_compiled_databases_are_cached_and_a_bad_cache_rebuilds(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    if not scan.HYPERSCAN_AVAILABLE:
+        pytest.skip("hyperscan wheel not installed on this platform")
+    monkeypatch.setattr(scan, "_CACHE_DIR", tmp_path)
+    rules = [Rule("ssn", r"\b\d{3}-\d{2}-\d{4}\b"), Rule("named-char", r"\N{DIGIT ONE}\d")]
+    first = PatternSet(rules)
+    assert first.candidates("SSN 123-45-6789") == [0, 1]
+    (cached,) = tmp_path.iterdir()
+    second = PatternSet(rules)
+    assert second.candidates("SSN 123-45-6789") == [0, 1] and second._always == (1,)
+    assert second.candidates("nothing") == [1]
+    cached.write_bytes(b"\x00\x00garbage")
+    third = PatternSet(rules)
+    assert third.candidates("SSN 123-45-6789") == [0, 1]

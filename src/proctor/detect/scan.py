@@ -11,10 +11,13 @@ rather than ``+``) and never nest quantifiers over overlapping classes.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 _hs: Any
@@ -24,6 +27,10 @@ except ImportError:  # pragma: no cover - exercised on platforms without the whe
     _hs = None
 
 HYPERSCAN_AVAILABLE = _hs is not None
+
+# Compiled databases are cached on disk (a few hundred ms to seconds to build, milliseconds to load), keyed
+# by the Hyperscan version and the exact patterns and flags, so a changed rule never loads a stale database.
+_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "proctor" / "hyperscan"
 
 # The prefilter only has to over-approximate each pattern (never miss what `re` would match), and two
 # rewrites make Hyperscan compile in milliseconds instead of minutes:
@@ -141,35 +148,72 @@ class PatternSet:
             flags |= _hs.HS_FLAG_MULTILINE
         return int(flags)
 
+    def _compile(self, indices: Sequence[int]) -> Any:
+        assert _hs is not None
+        db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        db.compile(
+            expressions=[prefilter_pattern(self.rules[i].pattern).encode() for i in indices],
+            ids=list(indices),
+            elements=len(indices),
+            flags=[self._hs_flags(self.rules[i]) for i in indices],
+        )
+        return db
+
+    def _cache_key(self) -> str:
+        h = hashlib.sha256(str(getattr(_hs, "__version__", "")).encode())
+        for rule in self.rules:
+            h.update(b"\0" + prefilter_pattern(rule.pattern).encode() + b"\0" + str(self._hs_flags(rule)).encode())
+        return h.hexdigest()[:32]
+
+    def _load_or_build(self) -> Any:
+        """Load the compiled database from the cache, or build and cache it; any cache trouble just rebuilds."""
+        assert _hs is not None
+        path = _CACHE_DIR / f"{self._cache_key()}.hsdb"
+        try:
+            blob = path.read_bytes()
+            always_len = int.from_bytes(blob[:2], "big")
+            always = tuple(int.from_bytes(blob[2 + 2 * i:4 + 2 * i], "big") for i in range(always_len))
+            db = _hs.loadb(blob[2 + 2 * always_len:], mode=_hs.HS_MODE_BLOCK)
+            self._always = always
+            return db
+        except (OSError, ValueError, _hs.error):
+            pass
+        db = self._build()
+        if db is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                head = len(self._always).to_bytes(2, "big") + b"".join(i.to_bytes(2, "big") for i in self._always)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_bytes(head + _hs.dumpb(db))
+                os.replace(tmp, path)
+            except OSError:
+                pass  # a read-only home is fine: we just compile again next time
+        return db
+
     def _build(self) -> Any:
         assert _hs is not None
+        everything = range(len(self.rules))
+        try:
+            return self._compile(everything)
+        except _hs.error:
+            pass
+        # Some rule cannot be compiled: find which ones (one probe each) and let them always run under re.
         ok: list[int] = []
         bad: list[int] = []
-        for i, rule in enumerate(self.rules):
-            probe = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        for i in everything:
             try:
-                probe.compile(expressions=[prefilter_pattern(rule.pattern).encode()], ids=[i], elements=1,
-                              flags=[self._hs_flags(rule)])
+                self._compile([i])
                 ok.append(i)
             except _hs.error:
                 bad.append(i)
         self._always = tuple(bad)
-        if not ok:
-            return None
-        db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
-        db.compile(
-            expressions=[prefilter_pattern(self.rules[i].pattern).encode() for i in ok],
-            ids=ok,
-            elements=len(ok),
-            flags=[self._hs_flags(self.rules[i]) for i in ok],
-        )
-        return db
+        return self._compile(ok) if ok else None
 
     def _database(self) -> Any:
         if self._db is None:
             with self._lock:
                 if self._db is None:
-                    self._db = self._build() or False
+                    self._db = self._load_or_build() or False
         return self._db
 
     def candidates(self, text: str) -> list[int]:
