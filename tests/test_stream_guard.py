@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from proctor import Governor
 from proctor.stream_guard import StreamGuard
@@ -68,3 +70,22 @@ def test_holdback_bounds_the_delay(gov: Governor) -> None:
 def test_holdback_must_be_positive(gov: Governor) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         StreamGuard(lambda t: gov.check(t), 0)
+
+
+SECRETS = [SECRET, "AKIA" + "Q3EGRKQ7XZ2WJPLM", "sk-ant-api03-" + "7M_G2wLle7utEzVilCsnkQ8KCeJCEgZQVKyhFKmToPT46ZzGRkvwilx3bsHA4e2-S0cBtqHHctvC7AsKrkDuJIge1TU_WAA"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_chunking_never_releases_any_part_of_a_denied_secret(gov: Governor, data: st.DataObject) -> None:
+    secret = data.draw(st.sampled_from(SECRETS))
+    before = data.draw(st.text(alphabet="abcdefghij ,.\n", min_size=0, max_size=400))
+    after = data.draw(st.text(alphabet="abcdefghij ,.\n", min_size=0, max_size=100))
+    text = before + " " + secret + " " + after
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, len(text) - 1), max_size=40))))
+    chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    holdback = data.draw(st.sampled_from([len(secret) + 2, 128, 256]))
+    released, denied = run(gov, chunks, holdback)
+    assert denied
+    assert released == text[: len(released)]
+    assert len(released) <= len(before) + 1  # nothing of the secret left before the stream was stopped
