@@ -72,7 +72,8 @@ def test_holdback_must_be_positive(gov: Governor) -> None:
         StreamGuard(lambda t: gov.check(t), 0)
 
 
-SECRETS = [SECRET, "AKIA" + "Q3EGRKQ7XZ2WJPLM", "sk-ant-api03-" + "7M_G2wLle7utEzVilCsnkQ8KCeJCEgZQVKyhFKmToPT46ZzGRkvwilx3bsHA4e2-S0cBtqHHctvC7AsKrkDuJIge1TU_WAA"]
+SECRETS = [SECRET, "AKIA" + "Q3EGRKQ7XZ2WJPLM", "sk-ant-api03-" + "7M_G2wLle7utEzVilCsnkQ8KCeJCEgZQVKyhFKmToPT46ZzGRk"
+           "vwilx3bsHA4e2-S0cBtqHHctvC7AsKrkDuJIge1TU_WAA"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
