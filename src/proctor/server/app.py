@@ -15,7 +15,7 @@ from starlette.routing import Route
 from proctor import __version__
 from proctor.config import Settings
 from proctor.governor import Governor
-from proctor.server import openai_api
+from proctor.server import anthropic_api, openai_api
 from proctor.server.errors import openai_error
 
 log = logging.getLogger("proctor.server")
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, governor: Governor | None = Non
             Route("/v1/chat/completions", openai_api.chat_completions, methods=["POST"]),
             Route("/v1/embeddings", openai_api.embeddings, methods=["POST"]),
             Route("/v1/models", openai_api.models, methods=["GET"]),
+            Route("/v1/messages", anthropic_api.messages, methods=["POST"]),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
