@@ -149,11 +149,13 @@ class Governor:
         self.stream_holdback = stream_holdback
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, audit: AuditSink | bool | None = True) -> Governor:
+    def from_settings(cls, settings: Settings, *, audit: AuditSink | bool | None = True,
+                      chain_id: str | None = None) -> Governor:
         """Build the Governor ``proctor serve`` runs: policies, providers and the audit log from settings.
 
-        ``audit=True`` opens ``proctor.audit.AuditLog`` on ``settings.storage``; pass a sink to use another,
-        or ``None`` for no audit (tests of the check stage only).
+        ``audit=True`` opens ``proctor.audit.AuditLog`` on ``settings.storage``, writing chain ``chain_id``
+        (default ``main``; each writer process needs its own); pass a sink to use another, or ``None`` for
+        no audit (tests of the check stage only).
         """
         sink: AuditSink | None
         if audit is True:
@@ -161,7 +163,7 @@ class Governor:
 
             mode: Literal["open", "closed"] = "open" if settings.failure_mode == "open" else "closed"
             sink = AuditLog.open(settings.storage, key_file=settings.audit_key_file, sync=settings.audit_sync,
-                                 failure_mode=mode)
+                                 failure_mode=mode, chain_id=chain_id)
         else:
             sink = audit or None
         return cls(load_policies(*settings.policies), providers=settings.providers, audit=sink,

@@ -79,3 +79,40 @@ def test_audit_reads_the_store_named_in_the_config(tmp_path: Path) -> None:
                           capture_output=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"billing-bot" in proc.stdout
+
+
+def test_two_workers_write_their_own_chains(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")}
+    proc = subprocess.Popen([sys.executable, "-m", "proctor", "serve", "--port", str(port), "--workers", "2",
+                             "--log-level", "warning"], cwd=tmp_path, env=env, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "proctor serve --workers 2 did not start"
+            time.sleep(0.2)
+        time.sleep(1.0)  # let the second worker come up too
+        with httpx.Client(base_url=base, timeout=10) as client:
+            for i in range(40):
+                r = client.post("/v1/chat/completions", json={"model": "echo",
+                                                              "messages": [{"role": "user", "content": f"hi {i}"}]},
+                                headers={"connection": "close"})
+                assert r.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    verify = subprocess.run([sys.executable, "-m", "proctor", "audit", "verify", "--json", "--store",
+                             f"sqlite:///{tmp_path / 'proctor.db'}"], capture_output=True, timeout=60)
+    assert verify.returncode == 0, verify.stderr.decode()
+    import json
+
+    summary = json.loads(verify.stdout)
+    calls = summary["records"] - len(summary["chains"])  # one genesis record per chain
+    assert calls == 40, summary
+    assert summary["chains"] and "main" not in summary["chains"]  # per-worker chains, named host-pid

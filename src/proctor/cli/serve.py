@@ -15,9 +15,12 @@ from proctor.errors import ProctorError
                    "Default: embedded defaults.")
 @click.option("--host", default=None, help="Listen address. Default: 127.0.0.1 (or server.host / PROCTOR_HOST).")
 @click.option("--port", type=int, default=None, help="Listen port. Default: 8080 (or server.port / PROCTOR_PORT).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes. Each runs its own Governor and writes its own audit chain (named after host "
+                   "and process id); `proctor audit verify` checks them all.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True, help="Server log level. Request bodies and keys are never logged.")
-def serve(config_file: str | None, host: str | None, port: int | None, log_level: str) -> None:
+def serve(config_file: str | None, host: str | None, port: int | None, workers: int, log_level: str) -> None:
     """Run Proctor as an OpenAI-compatible gateway.
 
     With no config: SQLite audit store ./proctor.db (signing key beside it), builtin:default policies, the
@@ -48,7 +51,8 @@ def serve(config_file: str | None, host: str | None, port: int | None, log_level
             settings = replace(settings, host=host)
         if port:
             settings = replace(settings, port=port)
-        governor = Governor.from_settings(settings)
+        # Validate everything up front, in this process, so a bad setting fails here with its key named.
+        governor = Governor.from_settings(settings, audit=None) if workers > 1 else Governor.from_settings(settings)
     except ProctorError as exc:
         raise fail(str(exc)) from None
     providers = "; ".join(f"{p.name} ({', '.join(p.models)})" for p in settings.providers)
@@ -56,6 +60,15 @@ def serve(config_file: str | None, host: str | None, port: int | None, log_level
                f"http://{settings.host}:{settings.port}/v1)", err=True)
     click.echo(f"  policies: {', '.join(settings.policies)}\n  storage:  {settings.storage}\n"
                f"  providers: {providers}\n  failure_mode: {settings.failure_mode}", err=True)
-    app = create_app(settings, governor)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False,
-                server_header=False)
+    click.echo(f"  workers: {workers}", err=True)
+    if workers == 1:
+        uvicorn.run(create_app(settings, governor), host=settings.host, port=settings.port, log_level=log_level,
+                    access_log=False, server_header=False)
+        return
+    import os
+
+    if config_file:
+        os.environ["PROCTOR_CONFIG"] = config_file
+    os.environ["PROCTOR_HOST"], os.environ["PROCTOR_PORT"] = settings.host, str(settings.port)
+    uvicorn.run("proctor.server.app:create_worker_app", factory=True, workers=workers, host=settings.host,
+                port=settings.port, log_level=log_level, access_log=False, server_header=False)

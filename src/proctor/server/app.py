@@ -37,6 +37,20 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
                         code="internal_error")
 
 
+def create_worker_app() -> Starlette:
+    """App factory for ``proctor serve --workers N``: each worker process reads the settings from the
+    environment (the parent passes them as PROCTOR_* variables) and writes its own audit chain, named after
+    the host and process, so appends never contend between workers."""
+    import os
+    import socket
+
+    from proctor.config import load_settings
+
+    settings = load_settings()
+    chain = f"{socket.gethostname()}-{os.getpid()}"
+    return create_app(settings, Governor.from_settings(settings, chain_id=chain))
+
+
 def create_app(settings: Settings | None = None, governor: Governor | None = None) -> Starlette:
     """The Proctor ASGI app. Without arguments: embedded defaults (SQLite, builtin:default, echo + OpenAI)."""
     settings = settings or Settings()
