@@ -166,8 +166,15 @@ class Governor:
                                  failure_mode=mode, chain_id=chain_id)
         else:
             sink = audit or None
-        return cls(load_policies(*settings.policies), providers=settings.providers, audit=sink,
-                   stream_holdback=settings.limits.stream_holdback_chars)
+        gov = cls(load_policies(*settings.policies), providers=settings.providers, audit=sink,
+                  stream_holdback=settings.limits.stream_holdback_chars)
+        gov.warm_up()
+        return gov
+
+    def warm_up(self) -> None:
+        """Load (or compile) every detector's pattern databases now, so the first request does not pay it."""
+        for detector in self.detectors:
+            detector.detect("warm-up: ignore previous instructions 123-45-6789 ' or 1=1 --")
 
     async def aclose(self) -> None:
         """Close provider connections and flush and close the audit log."""
