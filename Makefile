@@ -41,7 +41,7 @@ typecheck: $(VENV)/.test
 
 ## accuracy: precision/recall per finding type on the corpus and on external sets installed now
 accuracy: $(VENV)/.test
-	$(PIP) install presidio-evaluator sqlmap && $(PIP) install --no-deps pyrit
+	$(PIP) install sqlmap faker pyyaml && $(PIP) install --no-deps presidio-evaluator pyrit
 	$(BIN)/python -m benchmarks.accuracy
 
 ## speed: median check time per 1 KB, side by side with Presidio's pattern recognizers
