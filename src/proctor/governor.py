@@ -268,26 +268,39 @@ class Governor:
         if decision.action is Action.REQUIRE_APPROVAL:
             raise ApprovalRequired(decision)
 
+    def _admit(self, body: Mapping[str, Any], ctx: CallContext, messages: Any, prompt: Any) -> _CallRecord:
+        """Check the input; record and raise when blocked; else return the call's record-in-progress."""
+        started = time.perf_counter()  # latency covers the checks too
+        decision = self.check(messages, ctx.identity, "input")
+        call = _CallRecord(self, ctx, str(body.get("model") or ""), prompt, decision, started)
+        if not decision.allowed:
+            call.finish(status="held" if decision.action is Action.REQUIRE_APPROVAL else "blocked")
+            self._block(decision)
+        return call
+
+    def _route_for(self, call: _CallRecord) -> Provider:
+        try:
+            config, provider = self._route(call.model)
+        except ProviderError as exc:
+            call.finish(status="error", error=str(exc))
+            raise
+        call.provider = config.name
+        return provider
+
     async def chat(self, body: Mapping[str, Any], ctx: CallContext) -> ChatResult:
         """Run one non-streaming chat completion through the whole pipeline.
 
         Raises ``PolicyDenied`` / ``ApprovalRequired`` when the input or the output is blocked, and
         ``ProviderError`` when the upstream fails; every outcome is recorded first.
         """
-        started = time.perf_counter()
-        model = str(body.get("model") or "")
         messages = body.get("messages") or []
-        decision = self.check(messages, ctx.identity, "input")
-        call = _CallRecord(self, ctx, model, messages, decision, started)
-        if not decision.allowed:
-            call.finish(status="held" if decision.action is Action.REQUIRE_APPROVAL else "blocked")
-            self._block(decision)
+        call = self._admit(body, ctx, messages, messages)
+        decision = call.input
         send = dict(body)
         if decision.action is Action.REDACT and decision.redacted is not None:
             send["messages"] = decision.redacted
+        provider = self._route_for(call)
         try:
-            config, provider = self._route(model)
-            call.provider = config.name
             response = await provider.chat(send, ctx.api_key)
         except ProviderError as exc:
             call.finish(status="error", error=str(exc))
@@ -312,23 +325,16 @@ class Governor:
     async def embeddings(self, body: Mapping[str, Any], ctx: CallContext) -> dict[str, Any]:
         """Check the ``input`` texts (a string or a list of strings), redact them if policy says so, then
         forward to the model's provider. Raises like ``chat``."""
-        started = time.perf_counter()
-        model = str(body.get("model") or "")
         raw = body.get("input")
         texts = [raw] if isinstance(raw, str) else list(raw or [])
-        messages = [{"role": "user", "content": t} for t in texts]
-        decision = self.check(messages, ctx.identity, "input")
-        call = _CallRecord(self, ctx, model, raw, decision, started)
-        if not decision.allowed:
-            call.finish(status="held" if decision.action is Action.REQUIRE_APPROVAL else "blocked")
-            self._block(decision)
+        call = self._admit(body, ctx, [{"role": "user", "content": t} for t in texts], raw)
+        decision = call.input
         send = dict(body)
         if decision.action is Action.REDACT and isinstance(decision.redacted, list):
             redacted = [m["content"] for m in decision.redacted]
             send["input"] = redacted[0] if isinstance(raw, str) else redacted
+        provider = self._route_for(call)
         try:
-            config, provider = self._route(model)
-            call.provider = config.name
             response = await provider.embeddings(send, ctx.api_key)
         except ProviderError as exc:
             call.finish(status="error", error=str(exc))
@@ -344,26 +350,15 @@ class Governor:
         through a ``StreamGuard`` per choice: held back ``stream_holdback`` characters so a finding split
         across chunks is caught before the client sees any of it.
         """
-        started = time.perf_counter()
-        model = str(body.get("model") or "")
         messages = body.get("messages") or []
-        decision = self.check(messages, ctx.identity, "input")
-        call = _CallRecord(self, ctx, model, messages, decision, started)
-        if not decision.allowed:
-            call.finish(status="held" if decision.action is Action.REQUIRE_APPROVAL else "blocked")
-            self._block(decision)
+        call = self._admit(body, ctx, messages, messages)
         send = dict(body)
-        if decision.action is Action.REDACT and decision.redacted is not None:
-            send["messages"] = decision.redacted
+        if call.input.action is Action.REDACT and call.input.redacted is not None:
+            send["messages"] = call.input.redacted
         options = body.get("stream_options")
         caller_wants_usage = isinstance(options, Mapping) and bool(options.get("include_usage"))
         send["stream_options"] = {**(options if isinstance(options, Mapping) else {}), "include_usage": True}
-        try:
-            config, provider = self._route(model)
-        except ProviderError as exc:
-            call.finish(status="error", error=str(exc))
-            raise
-        call.provider = config.name
+        provider = self._route_for(call)
 
         def check_output(text: str) -> Decision:
             return self.check(text, ctx.identity, "output")

@@ -15,18 +15,18 @@ import pytest
 from tests.server.conftest import free_port
 
 
-@pytest.fixture
-def server(tmp_path: Path):  # type: ignore[no-untyped-def]
+def start_serve(cwd: Path, *args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `proctor serve` on a free port in ``cwd``; return the process and its base URL once healthy."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")}
-    proc = subprocess.Popen([sys.executable, "-m", "proctor", "serve", "--port", str(port), "--log-level", "warning"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "proctor", "serve", "--port", str(port), "--log-level", "warning",
+                             *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
             if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
+                return proc, base
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -34,12 +34,21 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
             _, err = proc.communicate()
             raise RuntimeError(f"proctor serve did not start: {err.decode()[-2000:]}")
         time.sleep(0.1)
-    yield base, tmp_path
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
-        proc.wait(15)
+        proc.wait(30)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    proc, base = start_serve(tmp_path)
+    yield base, tmp_path
+    stop(proc)
 
 
 def test_serve_defaults_end_to_end(server) -> None:  # type: ignore[no-untyped-def]
@@ -82,21 +91,8 @@ def test_audit_reads_the_store_named_in_the_config(tmp_path: Path) -> None:
 
 
 def test_two_workers_write_their_own_chains(tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")}
-    proc = subprocess.Popen([sys.executable, "-m", "proctor", "serve", "--port", str(port), "--workers", "2",
-                             "--log-level", "warning"], cwd=tmp_path, env=env, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_serve(tmp_path, "--workers", "2")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "proctor serve --workers 2 did not start"
-            time.sleep(0.2)
         time.sleep(1.0)  # let the second worker come up too
         with httpx.Client(base_url=base, timeout=10) as client:
             for i in range(40):
@@ -105,8 +101,7 @@ def test_two_workers_write_their_own_chains(tmp_path: Path) -> None:
                                 headers={"connection": "close"})
                 assert r.status_code == 200
     finally:
-        proc.terminate()
-        proc.wait(30)
+        stop(proc)
     verify = subprocess.run([sys.executable, "-m", "proctor", "audit", "verify", "--json", "--store",
                              f"sqlite:///{tmp_path / 'proctor.db'}"], capture_output=True, timeout=60)
     assert verify.returncode == 0, verify.stderr.decode()

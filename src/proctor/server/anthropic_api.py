@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from proctor.errors import ApprovalRequired, PolicyDenied, ProviderError, ProviderTimeout, StoreError
-from proctor.governor import CallContext, Governor, new_ids
+from proctor.governor import Governor
 from proctor.server.anthropic_shape import ShapeError, StreamTranslator, from_openai, to_openai
-from proctor.server.openai_api import BadRequest, caller_key, identity_for, read_json
+from proctor.server.openai_api import BadRequest, call_context, read_json
 
 # Anthropic's error types by HTTP status, as its SDK maps them to exception classes.
 _TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
@@ -24,10 +24,6 @@ def anthropic_error(status: int, message: str, headers: dict[str, str] | None = 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _caller_key(request: Request) -> str | None:
-    return request.headers.get("x-api-key") or caller_key(request)
-
-
 async def messages(request: Request) -> Response:
     gov: Governor = request.app.state.governor
     try:
@@ -37,9 +33,8 @@ async def messages(request: Request) -> Response:
         return anthropic_error(exc.status, str(exc))
     except ShapeError as exc:
         return anthropic_error(400, str(exc))
-    decision_id, trace_id = new_ids(request.headers.get("traceparent"))
-    ctx = CallContext(identity_for(request, body), decision_id, trace_id, _caller_key(request))
-    headers = {"x-proctor-decision-id": decision_id, "x-proctor-trace-id": trace_id}
+    ctx = call_context(request, body, request.headers.get("x-api-key"))
+    headers = {"x-proctor-decision-id": ctx.decision_id, "x-proctor-trace-id": ctx.trace_id}
     try:
         if body.get("stream"):
             stream = await gov.chat_stream(body, ctx)

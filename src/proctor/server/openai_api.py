@@ -95,6 +95,12 @@ def identity_for(request: Request, body: Mapping[str, Any]) -> Identity:
                     model=str(body.get("model")))
 
 
+def call_context(request: Request, body: Mapping[str, Any], api_key: str | None = None) -> CallContext:
+    """Ids, identity and the caller's provider key for one call."""
+    decision_id, trace_id = new_ids(request.headers.get("traceparent"))
+    return CallContext(identity_for(request, body), decision_id, trace_id, api_key or caller_key(request))
+
+
 def _ids_headers(ctx: CallContext) -> dict[str, str]:
     return {"x-proctor-decision-id": ctx.decision_id, "x-proctor-trace-id": ctx.trace_id}
 
@@ -116,8 +122,7 @@ async def chat_completions(request: Request) -> Response:
         validate_chat(body)
     except BadRequest as exc:
         return openai_error(exc.status, str(exc), param=exc.param)
-    decision_id, trace_id = new_ids(request.headers.get("traceparent"))
-    ctx = CallContext(identity_for(request, body), decision_id, trace_id, caller_key(request))
+    ctx = call_context(request, body)
     headers = _ids_headers(ctx)
     try:
         if body.get("stream"):
@@ -151,8 +156,7 @@ async def embeddings(request: Request) -> Response:
         validate_embeddings(body)
     except BadRequest as exc:
         return openai_error(exc.status, str(exc), param=exc.param)
-    decision_id, trace_id = new_ids(request.headers.get("traceparent"))
-    ctx = CallContext(identity_for(request, body), decision_id, trace_id, caller_key(request))
+    ctx = call_context(request, body)
     headers = _ids_headers(ctx)
     try:
         result = await gov.embeddings(body, ctx)
