@@ -7,6 +7,7 @@ integrations) call it and never reach into a stage.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import time
 import uuid
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
 
+from proctor.contexts import Context, ContextCache
 from proctor.decision import Action, Decision
 from proctor.detect import Detector, load_detectors
 from proctor.detect.custom import CustomDetector
@@ -147,6 +149,7 @@ class Governor:
         self._router = ProviderRouter(providers) if providers else None
         self.audit = audit
         self.stream_holdback = stream_holdback
+        self.contexts = ContextCache()
 
     @classmethod
     def from_settings(cls, settings: Settings, *, audit: AuditSink | bool | None = True,
@@ -343,6 +346,43 @@ class Governor:
         call.finish(status="ok")
         return response
 
+    # -- gateway mode: the client calls the model itself, between a pre-check and an audit call ----------
+    def pre_check(self, query: str, ctx: CallContext) -> tuple[Decision, Context | None]:
+        """Check ``query``; when allowed, open a context for the later ``audit_llm_call``.
+
+        A blocked pre-check is recorded at once (there will be no LLM call to audit); an allowed one is
+        recorded when its audit call arrives, as one record holding both halves.
+        """
+        started = time.perf_counter()
+        decision = self.check(query, ctx.identity, "input")
+        if not decision.allowed:
+            call = _CallRecord(self, ctx, ctx.identity.model or "", query, decision, started)
+            call.finish(status="held" if decision.action is Action.REQUIRE_APPROVAL else "blocked")
+            return decision, None
+        from proctor.audit.record import sha256_text
+
+        return decision, self.contexts.create(ctx.identity, decision, ctx.decision_id, sha256_text(query))
+
+    def audit_llm_call(self, context_id: str, *, response_summary: str, provider: str, model: str,
+                       tokens_in: int | None, tokens_out: int | None, latency_ms: float | None,
+                       trace_id: str) -> str | None:
+        """Record the LLM call a pre-check allowed; return the record id, or None for an unknown or
+        expired context. The response summary is checked (output policies) and hashed, never stored."""
+        context = self.contexts.take(context_id)
+        if context is None:
+            return None
+        ctx = CallContext(context.identity, context.decision_id, trace_id)
+        call = _CallRecord(self, ctx, model, None, context.decision, time.perf_counter())
+        call.prompt_sha256 = context.prompt_sha256
+        call.context_id = context.id
+        call.provider = provider
+        call.tokens_in, call.tokens_out = tokens_in, tokens_out
+        call.latency_override = latency_ms
+        out = self.check(response_summary, context.identity, "output") if response_summary else None
+        if out is not None:
+            call.output(out, [{"content": response_summary}])
+        return call.finish(status="ok") or context.id
+
     async def chat_stream(self, body: Mapping[str, Any], ctx: CallContext) -> AsyncIterator[dict[str, Any]]:
         """Run a streaming chat completion; yields chunk bodies, or a final ``{"error": ...}`` event.
 
@@ -520,6 +560,9 @@ class _CallRecord:
         self.response_text: str | None = None
         self.tokens_in: int | None = None
         self.tokens_out: int | None = None
+        self.prompt_sha256: str | None = None  # gateway mode: the prompt was hashed at pre-check
+        self.context_id: str | None = None
+        self.latency_override: float | None = None  # gateway mode: the client measured the LLM call
         self.done = False
 
     def usage(self, usage: Any) -> None:
@@ -544,21 +587,26 @@ class _CallRecord:
             policies = tuple(sorted({p for d in seen for p in d.policies}))
             self.output_decision = Decision(strictest.action, findings, policies, strictest.reason, scope="output")
 
-    def finish(self, *, status: str, error: str | None = None) -> None:
+    def finish(self, *, status: str, error: str | None = None) -> str | None:
+        """Write the record (once); return its id, or None when there is no audit sink."""
         if self.done:
-            return
+            return None
         self.done = True
         sink = self.gov.audit
         if sink is None:
-            return
+            return None
         from proctor.audit.pricing import estimate_cost  # the audit stage; imported when first recording
         from proctor.audit.record import AuditRecord
 
         decisions = [self.input] + ([self.output_decision] if self.output_decision else [])
         action = max((d.action for d in decisions), key=lambda a: a.rank)
+        latency = self.latency_override if self.latency_override is not None else \
+            round((time.perf_counter() - self.started) * 1000, 3)
+        prompt = None if self.messages is None else \
+            json.dumps(self.messages, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         record = AuditRecord.new(
             identity=self.ctx.identity,
-            prompt=json.dumps(self.messages, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+            prompt=prompt,
             response=self.response_text,
             findings=[f for d in decisions for f in d.findings],
             action=action.value,
@@ -570,8 +618,12 @@ class _CallRecord:
             tokens_in=self.tokens_in,
             tokens_out=self.tokens_out,
             cost_usd=estimate_cost(self.model, self.tokens_in, self.tokens_out) if self.model else None,
-            latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
+            latency_ms=latency,
             status=status,
             error=error,
+            context_id=self.context_id,
         )
+        if self.prompt_sha256 is not None:  # gateway mode: the prompt was hashed at pre-check time
+            record = dataclasses.replace(record, prompt_sha256=self.prompt_sha256)
         sink.append(record)
+        return record.record_id

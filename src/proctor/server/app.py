@@ -15,7 +15,7 @@ from starlette.routing import Route
 from proctor import __version__
 from proctor.config import Settings
 from proctor.governor import Governor
-from proctor.server import anthropic_api, openai_api
+from proctor.server import anthropic_api, gateway_api, openai_api
 from proctor.server.errors import openai_error
 
 log = logging.getLogger("proctor.server")
@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None, governor: Governor | None = Non
             Route("/v1/embeddings", openai_api.embeddings, methods=["POST"]),
             Route("/v1/models", openai_api.models, methods=["GET"]),
             Route("/v1/messages", anthropic_api.messages, methods=["POST"]),
+            Route("/api/policy/pre-check", gateway_api.pre_check, methods=["POST"]),
+            Route("/api/audit/llm-call", gateway_api.audit_llm_call, methods=["POST"]),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
