@@ -15,7 +15,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[test,postgres,capsule]'
+	$(PIP) install -e '.[test,postgres,capsule,litellm]'
 	touch $@ $(VENV)/.core
 
 ## run: start the gateway on embedded defaults: SQLite audit, builtin:default policies, echo provider

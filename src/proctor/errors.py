@@ -64,11 +64,13 @@ class PolicyFileError(ConfigError):
 class BlockedError(ProctorError):
     """Raised by calls that would otherwise go ahead (a governed completion) when policy stops them.
 
-    ``check()`` never raises this: it returns the Decision. ``decision`` is the Decision that blocked.
+    ``check()`` never raises this: it returns the Decision. ``decision`` is the Decision that blocked and
+    ``decision_id`` the id of the call's audit record (None outside a recorded call).
     """
 
-    def __init__(self, decision: Decision, message: str | None = None) -> None:
+    def __init__(self, decision: Decision, message: str | None = None, *, decision_id: str | None = None) -> None:
         self.decision = decision
+        self.decision_id = decision_id
         super().__init__(message or decision.reason)
 
     @property

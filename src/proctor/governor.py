@@ -265,11 +265,11 @@ class Governor:
                           "type": "invalid_request_error", "param": "model", "code": "model_not_found"}})
         return found
 
-    def _block(self, decision: Decision) -> None:
+    def _block(self, decision: Decision, decision_id: str | None = None) -> None:
         if decision.action is Action.DENY:
-            raise PolicyDenied(decision)
+            raise PolicyDenied(decision, decision_id=decision_id)
         if decision.action is Action.REQUIRE_APPROVAL:
-            raise ApprovalRequired(decision)
+            raise ApprovalRequired(decision, decision_id=decision_id)
 
     def _admit(self, body: Mapping[str, Any], ctx: CallContext, messages: Any, prompt: Any) -> _CallRecord:
         """Check the input; record and raise when blocked; else return the call's record-in-progress."""
@@ -278,7 +278,7 @@ class Governor:
         call = _CallRecord(self, ctx, str(body.get("model") or ""), prompt, decision, started)
         if not decision.allowed:
             call.finish(status="held" if decision.action is Action.REQUIRE_APPROVAL else "blocked")
-            self._block(decision)
+            self._block(decision, ctx.decision_id)
         return call
 
     def _route_for(self, call: _CallRecord) -> Provider:
@@ -318,7 +318,7 @@ class Governor:
         call.output(out_decision, outputs)
         if not out_decision.allowed:
             call.finish(status="blocked")
-            self._block(out_decision)
+            self._block(out_decision, ctx.decision_id)
         if out_decision.action is Action.REDACT and isinstance(out_decision.redacted, list):
             response = dict(response)
             response["choices"] = [dict(c, message=m) for c, m in zip(choices, out_decision.redacted, strict=True)]
@@ -345,6 +345,26 @@ class Governor:
         call.usage(response.get("usage"))
         call.finish(status="ok")
         return response
+
+    def observe(self, messages: Any, response_text: str | None, ctx: CallContext, *, provider: str | None,
+                model: str, tokens_in: int | None = None, tokens_out: int | None = None,
+                cost_usd: float | None = None, latency_ms: float | None = None, status: str = "ok",
+                error: str | None = None) -> str | None:
+        """Record a call that was made outside the pipeline (the audit-only LiteLLM callback).
+
+        Input and output are checked and their findings recorded, with the action ``log`` at most: nothing
+        is blocked after the fact. Returns the record id (None without an audit sink).
+        """
+        started = time.perf_counter()
+        found = self.check(messages, ctx.identity, "input") if messages else Decision(Action.ALLOW)
+        call = _CallRecord(self, ctx, model, messages, _as_log(found), started)
+        call.provider = provider
+        call.tokens_in, call.tokens_out = tokens_in, tokens_out
+        call.cost_override, call.latency_override = cost_usd, latency_ms
+        if response_text:
+            out = self.check(response_text, ctx.identity, "output")
+            call.output(_as_log(out), [{"content": response_text}])
+        return call.finish(status=status, error=error)
 
     # -- gateway mode: the client calls the model itself, between a pre-check and an audit call ----------
     def pre_check(self, query: str, ctx: CallContext) -> tuple[Decision, Context | None]:
@@ -475,6 +495,13 @@ class Governor:
                           "code": "policy_denied", "param": None}}
 
 
+def _as_log(decision: Decision) -> Decision:
+    """The same findings, at most ``log``: for calls recorded after the fact."""
+    if decision.action.rank <= Action.LOG.rank:
+        return decision
+    return dataclasses.replace(decision, action=Action.LOG, redacted=None, placeholders={})
+
+
 def _pieces(messages: Messages) -> list[_Piece]:
     if not isinstance(messages, Sequence) or isinstance(messages, (str, bytes)):
         raise TypeError("expected a string or a list of messages (dicts with 'role' and 'content')")
@@ -563,6 +590,7 @@ class _CallRecord:
         self.prompt_sha256: str | None = None  # gateway mode: the prompt was hashed at pre-check
         self.context_id: str | None = None
         self.latency_override: float | None = None  # gateway mode: the client measured the LLM call
+        self.cost_override: float | None = None  # LiteLLM callback: LiteLLM's own cost estimate
         self.done = False
 
     def usage(self, usage: Any) -> None:
@@ -617,7 +645,8 @@ class _CallRecord:
             model=self.model or None,
             tokens_in=self.tokens_in,
             tokens_out=self.tokens_out,
-            cost_usd=estimate_cost(self.model, self.tokens_in, self.tokens_out) if self.model else None,
+            cost_usd=self.cost_override if self.cost_override is not None else
+            (estimate_cost(self.model, self.tokens_in, self.tokens_out) if self.model else None),
             latency_ms=latency,
             status=status,
             error=error,

@@ -2,8 +2,9 @@
 
 A provider speaks OpenAI's chat-completions shape (request and response bodies as dicts), so the server can
 pass unknown fields through untouched. Built-ins: ``echo`` (no key, no network: answers with the last user
-message) and ``openai`` (any OpenAI-compatible upstream: OpenAI, Azure OpenAI, vLLM, Ollama, Groq, Mistral,
-OpenRouter, ...). Third parties register a factory under the ``proctor.providers`` entry-point group.
+message), ``openai`` (any OpenAI-compatible upstream: OpenAI, Azure OpenAI, vLLM, Ollama, Groq,
+Mistral, OpenRouter, ...) and ``litellm`` (everything LiteLLM reaches; optional extra). Third parties
+register a factory under the ``proctor.providers`` entry-point group.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ ENTRY_POINT_GROUP = "proctor.providers"
 BUILTIN_PROVIDERS: tuple[tuple[str, str], ...] = (
     ("echo", "proctor.providers.echo:EchoProvider"),
     ("openai", "proctor.providers.openai:OpenAIProvider"),
+    ("litellm", "proctor.providers.litellm:LiteLLMProvider"),
 )
 
 

@@ -1,0 +1,1 @@
+"""Integrations that put the Governor where users already are (LiteLLM)."""
