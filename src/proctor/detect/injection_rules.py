@@ -56,6 +56,12 @@ def _gated(precise: str, anchor: str, reach: int = 400) -> str:
     return rf"(?=({precise}))[\s\S]{{0,{reach}}}?(?:{anchor})"
 
 
+def _tailed(head: str, tail: str) -> str:
+    """``_gated(head + tail)`` anchored on ``tail``: the rare end of a rule (a noun and a qualifier in the
+    rule's language) rather than its verb, which is often an English word too ("ignore", "prompt")."""
+    return _gated(_ws(head + tail), _ws(tail))
+
+
 # All rules run on a lower-cased copy of the text, without re.IGNORECASE: case-sensitive matching lets
 # sre's literal fast paths work and is ~4x faster. Rules that need upper case ("DAN", "[INST]") are
 # confirmed on the original text by CASE_CHECKS.
@@ -155,16 +161,14 @@ _OVERRIDE = {
     "de.ab_jetzt": _ws(r"\b(?:ab jetzt|ab sofort|von nun an|von jetzt an),? (?:antwortest|reagierst|handelst|"
                        r"agierst|verhältst) du (?:dich )?(?:nur noch )?(?:als|wie)\b"),
     # French
-    "fr.post": _gated(
-        _ws(r"\b(?:ignore[sz]?|oublie[sz]?|ne tiens pas compte|ne tenez pas compte|fais abstraction|faites "
-            r"abstraction|néglige[sz]?|neglige[sz]?|ne suis plus|ne suivez plus|ne respecte plus|ne "
-            r"respectez plus|passe outre|passez outre|abandonne[sz]?)(?: de| des| du| d'| à| aux)? "
-            r"?(?:toutes |tous )?(?:les |tes |vos |ces )?(?:instructions|consignes|règles|regles|directives|"
-            r"indications|commandes|ordres|prompts?) (?:\w{1,12} )?(?:précédentes|precedentes|antérieures|"
-            r"anterieures|ci-dessus|plus haut|initiales|d'origine|originales|données|reçues|recues|du "
-            r"système|du systeme|système|systeme|passées|d'avant)"),
-        r"\b(?:ignore|oublie|ne tien|ne tenez|fais abstraction|faites abstraction|néglige|neglige|ne sui|"
-        r"ne respecte|passe[sz]? outre|abandonne)"),
+    "fr.post": _tailed(
+        r"\b(?:ignore[sz]?|oublie[sz]?|ne tiens pas compte|ne tenez pas compte|fais abstraction|faites "
+        r"abstraction|néglige[sz]?|neglige[sz]?|ne suis plus|ne suivez plus|ne respecte plus|ne "
+        r"respectez plus|passe outre|passez outre|abandonne[sz]?)(?: de| des| du| d'| à| aux)? "
+        r"?(?:toutes |tous )?(?:les |tes |vos |ces )?",
+        r"(?:instructions|consignes|règles|regles|directives|indications|commandes|ordres|prompts?) "
+        r"(?:\w{1,12} )?(?:précédentes|precedentes|antérieures|anterieures|ci-dessus|plus haut|initiales|"
+        r"d'origine|originales|données|reçues|recues|du système|du systeme|système|systeme|passées|d'avant)"),
     "fr.poss": _ws(r"\b(?:ignore[sz]?|oublie[sz]?|ne tiens pas compte de|ne tenez pas compte de|fais "
                    r"abstraction de|faites abstraction de|ne suis plus|ne respecte plus)\s{0,3}(?:toutes |"
                    r"tous )?(?:tes|vos) (?:instructions|consignes|règles|regles|directives|indications|"
@@ -178,15 +182,13 @@ _OVERRIDE = {
                         r"dorenavant),? tu (?:réponds|repondras|répondras|agis|agiras|parles|parleras) "
                         r"(?:uniquement |seulement )?(?:en tant que|comme)\b"),
     # Spanish
-    "es.post": _gated(
-        _ws(r"\b(?:ignora|ignore|ignoren|olvida|olvide|olviden|omite|omita|descarta|descarte|haz caso omiso "
-            r"(?:a|de)|no (?:sigas|siga|hagas caso (?:a|de))|deja de seguir|pasa por alto|sáltate|"
-            r"saltate)(?: de| a)? (?:todas |todos )?(?:las |los |tus |sus )?(?:instrucciones|reglas|"
-            r"indicaciones|directrices|órdenes|ordenes|normas|pautas|directivas|consignas|prompts?) "
-            r"(?:\w{1,12} )?(?:anteriores|previas|de arriba|iniciales|originales|del sistema|que te "
-            r"(?:dieron|han dado|di)|recibidas|dadas|precedentes)"),
-        r"\b(?:ignor|olvid|omit|descart|haz caso omiso|no sigas|no siga|no hagas caso|deja de seguir|pasa "
-        r"por alto|sáltate|saltate)"),
+    "es.post": _tailed(
+        r"\b(?:ignora|ignore|ignoren|olvida|olvide|olviden|omite|omita|descarta|descarte|haz caso omiso "
+        r"(?:a|de)|no (?:sigas|siga|hagas caso (?:a|de))|deja de seguir|pasa por alto|sáltate|"
+        r"saltate)(?: de| a)? (?:todas |todos )?(?:las |los |tus |sus )?",
+        r"(?:instrucciones|reglas|indicaciones|directrices|órdenes|ordenes|normas|pautas|directivas|consignas|"
+        r"prompts?) (?:\w{1,12} )?(?:anteriores|previas|de arriba|iniciales|originales|del sistema|que te "
+        r"(?:dieron|han dado|di)|recibidas|dadas|precedentes)"),
     "es.poss": _ws(r"\b(?:ignora|ignore|olvida|olvide|omite|descarta|no sigas|deja de seguir) (?:todas "
                    r")?(?:tus|sus) (?:instrucciones|reglas|indicaciones|directrices|órdenes|normas|pautas)\b|"
                    r"\b(?:ignora|ignore|olvida|olvide) (?:todas|todos) (?:las|tus|sus|los) (?:instrucciones|"
@@ -198,14 +200,13 @@ _OVERRIDE = {
                        r"responderas|actuarás|actuaras|responde|actúa|actua|hablarás|hablaras) (?:solo |"
                        r"solamente |únicamente |unicamente )?como\b"),
     # Italian
-    "it.post": _gated(
-        _ws(r"\b(?:ignora|ignori|ignorate|dimentica|dimentichi|dimenticate|trascura|trascuri|non seguire|non "
-            r"segua|non considerare|non tenere conto|lascia perdere|tralascia)(?: di| delle| dei)? (?:tutte |"
-            r"tutti )?(?:le |gli |tue |sue |le tue |le sue )?(?:istruzioni|regole|indicazioni|direttive|"
-            r"ordini|comandi|prompt) (?:\w{1,12} )?(?:precedenti|di prima|sopra|iniziali|originali|di "
-            r"sistema|del sistema|ricevute|date|fornite|ricevute finora|che ti (?:sono state date|hanno dato|"
-            r"ho dato))"),
-        r"\b(?:ignor|dimentic|trascur|non segu|non consider|non tenere conto|lascia perdere|tralascia)"),
+    "it.post": _tailed(
+        r"\b(?:ignora|ignori|ignorate|dimentica|dimentichi|dimenticate|trascura|trascuri|non seguire|non "
+        r"segua|non considerare|non tenere conto|lascia perdere|tralascia)(?: di| delle| dei)? (?:tutte |"
+        r"tutti )?(?:le |gli |tue |sue |le tue |le sue )?",
+        r"(?:istruzioni|regole|indicazioni|direttive|ordini|comandi|prompt) (?:\w{1,12} )?(?:precedenti|di "
+        r"prima|sopra|iniziali|originali|di sistema|del sistema|ricevute|date|fornite|ricevute finora|che ti "
+        r"(?:sono state date|hanno dato|ho dato))"),
     "it.poss": _ws(r"\b(?:ignora|ignori|dimentica|dimentichi|trascura|non seguire|non considerare) (?:tutte "
                    r")?(?:le )?(?:tue|sue) (?:istruzioni|regole|indicazioni|direttive)\b|\b(?:ignora|ignori|"
                    r"dimentica|dimentichi) tutte le (?:istruzioni|regole|indicazioni|direttive)\b"),
@@ -215,12 +216,11 @@ _OVERRIDE = {
     "it.d_ora": _ws(r"\b(?:d'ora in poi|da ora in poi|da adesso in poi|a partire da ora),? (?:risponderai|"
                     r"agirai|rispondi|agisci|parlerai) (?:solo |solamente |unicamente )?come\b"),
     # Portuguese and Dutch
-    "pt.post": _gated(
-        _ws(r"\b(?:ignore|ignora|ignorem|esqueça|esqueca|esquece|desconsidere|desconsidera|não siga|nao siga|"
-            r"pare de seguir) (?:todas )?(?:as |suas |tuas )?(?:instruções|instrucoes|regras|diretrizes|"
-            r"orientações|orientacoes|comandos) (?:\w{1,12} )?(?:anteriores|prévias|previas|acima|iniciais|"
-            r"originais|do sistema|recebidas)"),
-        r"\b(?:ignor|esque[cç]|desconsider|não siga|nao siga|pare de seguir)"),
+    "pt.post": _tailed(
+        r"\b(?:ignore|ignora|ignorem|esqueça|esqueca|esquece|desconsidere|desconsidera|não siga|nao siga|"
+        r"pare de seguir) (?:todas )?(?:as |suas |tuas )?",
+        r"(?:instruções|instrucoes|regras|diretrizes|orientações|orientacoes|comandos) (?:\w{1,12} "
+        r")?(?:anteriores|prévias|previas|acima|iniciais|originais|do sistema|recebidas)"),
     "pt.tudo": _ws(r"\b(?:esqueça|esqueca|esquece|ignore) tudo (?:o )?que (?:foi dito|te disseram|eu disse|"
                    r"lhe disseram)|\bnovas (?:instruções|instrucoes)\s{0,3}:"),
     "nl.verb": _ws(r"\b(?:negeer|vergeet|volg niet (?:langer|meer)) (?:alle |al je |je |jouw |de "
@@ -285,8 +285,11 @@ _EXTRACT = {
             r"from)|beginning with|including|in a (?:txt |text |code |markdown |raw )?(?:code )?(?:block|"
             r"fence))|\b(?:repeat|print|output|reveal|dump) everything (?:above|before this|so far|from the "
             r"(?:start|beginning))\b|\boutput (?:the )?initiali[sz]ation above\b"),
-        _ws(r"\b(?:above|before this|so far|prior to this|from the (?:start|beginning)|"
-            r"initiali[sz]ation)\b")),
+        # "above" alone is everyday English ("claims above 500 USD"): anchor on what must follow it.
+        _ws(r"(?:above|before this|so far|prior to this|from the (?:start|beginning))(?:,)? (?:verbatim|word for "
+            r"word|exactly|in full|starting (?:with|from)|beginning with|including|in a (?:txt |text |code "
+            r"|markdown |raw )?(?:code )?(?:block|fence))|everything (?:above|before this|so far|from the "
+            r"(?:start|beginning))|initiali[sz]ation above")),
     "de": _gated(
         _ws(r"\b(?:zeig(?:e|en sie)?|gib|geben sie|wiederhole|wiederholen sie|verrate|verraten sie|nenne|"
             r"nennen sie|drucke|kopiere|schreib(?:e)?|liste|sag|gib aus) (?:mir |uns )?(?:(?:bitte|alle|den|"
@@ -298,7 +301,11 @@ _EXTRACT = {
             r"systemnachricht)\b|\bwas (?:sind|waren) deine (?:(?:ursprünglichen|geheimen|ersten|genauen) "
             r")?(?:anweisungen|instruktionen|systemanweisungen)\b|\b(?:den|die) (?:text|inhalt|anweisungen) "
             r"(?:oben|darüber) (?:wortwörtlich|wörtlich|vollständig)"),
-        r"(?:prompt|anweisungen|instruktionen|vorgaben|konfiguration|systemnachricht)\b"),
+        _ws(r"(?:deine[nms]?|ihre[nms]?|die geheimen|die versteckten|die ursprünglichen|den system|dein(?:em)?) "
+            r"(?:(?:vollständigen?|genauen?|ganzen?|geheimen?|versteckten?|ursprünglichen?|ersten?|internen?|"
+            r"anfänglichen?) ){0,2}(?:system-?prompts?|systemprompts?|systemanweisungen|systemnachricht|"
+            r"anweisungen|instruktionen|vorgaben|prompts?|konfiguration)|(?:oben|darüber) (?:wortwörtlich|"
+            r"wörtlich|vollständig)")),
     "fr": _gated(
         _ws(r"\b(?:révèle|revele|révélez|revelez|montre|montrez|affiche|affichez|répète|repete|répétez|"
             r"repetez|donne|donnez|dis|dites|imprime|imprimez|recopie|recopiez|écris|ecris)(?:-moi|-nous| "
@@ -311,7 +318,10 @@ _EXTRACT = {
             r"étaient) (?:ton|ta|tes|votre|vos) (?:prompt|invite|message) (?:système|systeme|initial)|"
             r"\bquelles (?:sont|étaient|etaient) (?:tes|vos) (?:instructions|consignes)(?: initiales| "
             r"d'origine| secrètes| cachées)?\b|\ble texte ci-dessus mot pour mot\b"),
-        r"(?:prompt|invite|instructions|consignes|règles|regles|directives|message|mot pour mot)\b"),
+        _ws(r"(?:prompt|invite|instructions|consignes|règles|regles|directives|message) (?:système|systeme|du "
+            r"système|du systeme|initiales?|initial|originales?|cachée?s?|cachee?s?|secrète?s?|secrete?s?|"
+            r"d'origine|de départ|de depart)|(?:ton|tes|vos|votre) (?:prompt|instructions|consignes|message "
+            r"système)|mot pour mot")),
     "es": _gated(
         _ws(r"\b(?:revela|revele|muestra|muéstrame|muestrame|muestre|repite|repita|dime|dígame|digame|"
             r"imprime|imprima|dame|deme|copia|escribe)(?: me)? (?:(?:todas|todos|el|la|las|los) )?(?:tu|tus|"
@@ -321,7 +331,9 @@ _EXTRACT = {
             r"mensaje del sistema)\b|\b(?:cuál|cual|cuáles|cuales) (?:es|son|era|eran) (?:tu|tus|su|sus) "
             r"(?:prompt|instrucciones|mensaje) (?:del sistema|de sistema|iniciales|originales|inicial)|\bel "
             r"texto de arriba palabra por palabra\b"),
-        r"(?:prompt|instrucciones|mensaje|reglas|directrices|indicaciones|palabra por palabra)\b"),
+        _ws(r"(?:prompt|instrucciones|mensaje|reglas|directrices|indicaciones) (?:del sistema|de sistema|"
+            r"iniciales|inicial|originales|ocultas|secretas|de arriba)|(?:tus|sus|tu|su) (?:prompt|instrucciones|"
+            r"mensaje del sistema)|palabra por palabra")),
     "it": _gated(
         _ws(r"\b(?:rivela|riveli|mostra|mostrami|mostri|ripeti|ripeta|dimmi|mi dica|stampa|stampi|dammi|mi "
             r"dia|copia|scrivi) (?:(?:tutte|tutto|il|lo|la|le|i) )?(?:tuo|tua|tue|tuoi|suo|sue|il tuo|la tua|"
@@ -330,7 +342,8 @@ _EXTRACT = {
             r"(?:tutte )?(?:le tue|il tuo) (?:prompt|istruzioni|messaggio di sistema)\b|\b(?:qual|quali) "
             r"(?:è|e|sono|era|erano) (?:il tuo|le tue|il suo|le sue) (?:prompt|istruzioni|messaggio) (?:di "
             r"sistema|del sistema|iniziali|originali)|\bil testo (?:qui )?sopra parola per parola\b"),
-        r"(?:prompt|istruzioni|messaggio|regole|direttive|parola per parola)\b"),
+        _ws(r"(?:prompt|istruzioni|messaggio|regole|direttive) (?:di sistema|del sistema|iniziali|originali|"
+            r"nascoste|segrete)|(?:le tue|il tuo) (?:prompt|istruzioni|messaggio di sistema)|parola per parola")),
     "pt_nl": _gated(
         _ws(r"\b(?:revele|revela|mostre|mostra|repita|repete|diga-me|me diga|imprima) (?:o |a |as |os "
             r")?(?:seu|sua|suas|seus|teu|tua|tuas) (?:prompt|instruções|instrucoes|mensagem|regras) ?(?:do "
@@ -341,7 +354,9 @@ _EXTRACT = {
             r")?(?:systeemprompt|systeem-prompt|prompt|instructies|systeembericht|regels)\b|\bwat (?:is|zijn|"
             r"was|waren) (?:je|jouw|uw) (?:systeemprompt|systeem-prompt|oorspronkelijke instructies|"
             r"instructies)\b"),
-        r"(?:prompt|instruções|instrucoes|mensagem|regras|instructies|systeembericht|regels)\b"),
+        _ws(r"(?:seu|sua|suas|seus|teu|tua|tuas) (?:prompt|instruções|instrucoes|mensagem|regras)|(?:je|jouw|uw) "
+            r"(?:(?:volledige|oorspronkelijke|originele|verborgen|geheime|eerste) )?(?:systeemprompt|"
+            r"systeem-prompt|prompt|instructies|systeembericht|regels)")),
 }
 
 # Persona / role-play jailbreaks. Keys listed in CASE_CHECKS must also match in the original's case.
@@ -556,12 +571,38 @@ CASE_CHECKS = {
 # Auxiliary rules: they find nothing themselves but tell detect() cheaply, in the same Hyperscan pass, that
 # de-obfuscation is worth running (spaced letters, leetspeak) or where base64 runs are. They are unrolled
 # instead of using counted repeats: the prefilter widens repeats above two ({16,} would become {2,} and
-# fire on every text).
+# fire on every text). Their word boundaries are consumed characters rather than look-arounds, which the
+# prefilter drops: "version 4.2.1 of" would otherwise pass as spaced-out letters ("n 4.2.1 o").
 _B64 = "[a-z0-9+/]"
 _SEP = "[ \\t.\\-_*~+|/]{1,2}"
+_EDGE = "[^a-z0-9@$]"
+
+# Leetspeak is folded only when a word it obfuscates is written with it ("1gn0r3", "pr0mpt", "j41lbr34k",
+# "D4N", "y0u"): a letter-digit-letter triple alone is in every hex address and key ("0x7f3a", "AKIA…7EXAMPLE").
+# No stem can be spelled with hex digits, so the gate needs no word boundary (which would cost the prefilter
+# ~2 µs per KB).
+_LEET_STEMS = ("ignor disregard forget bypass overrid previous prior above earlier instruc istruzion rule regel "
+               "guideline system prompt reveal print repeat jailbr develop pretend restrict unfilter uncensor "
+               "secret hidden password admin everything anything initial original anweisung vorherig vergiss "
+               "oubli preceden olvid anterior dimentic deine zeig dan safety filter polic content ethic moral you "
+               "user")
+_LEET = {"o": "0", "i": "1", "e": "3", "a": "4@", "s": "5$", "t": "7"}
+
+
+def _leet_word(stem: str) -> str:
+    """``stem`` with at least one of its letters written as a leet digit (the first such letter at j)."""
+    out = []
+    for j, letter in enumerate(stem):
+        if letter not in _LEET:
+            continue
+        rest = "".join(f"[{c}{re.escape(_LEET[c])}]" if c in _LEET else c for c in stem[j + 1:])
+        out.append(stem[:j] + f"[{re.escape(_LEET[letter])}]" + rest)
+    return "|".join(out)
+
+
 _AUX = [
-    Rule("aux.spaced", "(?<![a-z0-9@$])" + _SEP.join(["[a-z0-9@$]"] * 5) + "(?![a-z0-9@$])"),
-    Rule("aux.leet", r"[a-z][013457][a-z]"),
+    Rule("aux.spaced", f"(?:^|{_EDGE})" + _SEP.join(["[a-z0-9@$]"] * 5) + f"(?:{_EDGE}|$)"),
+    Rule("aux.leet", "|".join(_leet_word(w) for w in _LEET_STEMS.split())),
     Rule("aux.b64", _B64 * 16 + _B64 + "{0,4080}={0,2}"),
 ]
 
@@ -580,6 +621,11 @@ def pattern_set() -> PatternSet:
     return PatternSet(_rules())
 
 
+# The longest text any rule's match can span, its look-aheads included, plus one character for a trailing
+# \b (aux.b64 aside: the detector finds base64 runs another way). Long texts are scanned in chunks that
+# overlap by this much; a test checks that every rule stays within it.
+MAX_SPAN = 700
+
 SCORES = {"override": 0.95, "extract": 0.9, "persona": 0.95, "tag": 0.9, "indirect": 0.9}
 
-__all__ = ["CASE_CHECKS", "SCORES", "pattern_set"]
+__all__ = ["CASE_CHECKS", "MAX_SPAN", "SCORES", "pattern_set"]

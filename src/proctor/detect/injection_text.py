@@ -1,14 +1,14 @@
 """Prompt-injection de-obfuscation: Unicode and leetspeak folding, spaced-letter collapsing, base64 runs.
 
-When the text holds suspicious characters, letter-spacing or leetspeak (decided by the rules' own Hyperscan
-pass, through the ``aux.*`` rules of ``injection_rules.py``, plus a C-speed character-class search on
-non-ASCII text), rules and classifier see a normalised copy: compatibility folding (fullwidth, mathematical
-and circled letters, Unicode spaces), Cyrillic/Greek homoglyphs folded to Latin, zero-width and format
-characters removed, Unicode tag characters decoded, combining marks dropped, leetspeak folded (1→i, 0→o,
-3→e, 4→a, 5→s, 7→t, @→a, $→s) and spaced-out letters collapsed ("i g n o r e", "i.g.n.o.r.e"; a run with no
-word gaps is re-split on known trigger words). Spans found in the copy are mapped back to the original (a
-collapsed run is covered whole). Base64 runs of 16+ characters (at most 8 of them, 4 KB each) are decoded
-and scanned; a finding covers the run.
+When the text holds suspicious characters, letter-spacing or a trigger word written in leetspeak ("1gn0r3",
+"pr0mpt"; decided by the rules' own Hyperscan pass, through the ``aux.*`` rules of ``injection_rules.py``,
+plus a C-speed character-class search on non-ASCII text), rules and classifier see a normalised copy:
+compatibility folding (fullwidth, mathematical and circled letters, Unicode spaces), Cyrillic/Greek
+homoglyphs folded to Latin, zero-width and format characters removed, Unicode tag characters decoded,
+combining marks dropped, leetspeak folded (1→i, 0→o, 3→e, 4→a, 5→s, 7→t, @→a, $→s) and spaced-out letters
+collapsed ("i g n o r e", "i.g.n.o.r.e"; a run with no word gaps is re-split on known trigger words). Spans
+found in the copy are mapped back to the original (a collapsed run is covered whole). Base64 runs of 16+
+characters (at most 8 of them, 4 KB each) are decoded and scanned; a finding covers the run.
 """
 
 from __future__ import annotations
@@ -196,6 +196,10 @@ class Normalized:
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span of ``[start, end)``; a span touching a collapsed run covers the whole run."""
+        if len(self.space_map.new) == 1 and len(self.fold_map.new) == 1:  # nothing moved: leetspeak, homoglyphs
+            length = self.fold_map.old_len
+            s = min(start, length)
+            return s, max(min(max(start, end - 1), length) + 1, s + 1)
         s = self.space_map.to_old(start)
         e = self.space_map.to_old(max(start, end - 1)) + 1
         if self.runs:
@@ -224,6 +228,36 @@ def needs_fold(text: str) -> bool:
 # -- base64 -------------------------------------------------------------------------------------------------
 
 _B64_MAX_RUNS = 8
+_B64_PIECE = 4096  # a longer run is decoded in pieces of this many characters
+_B64_RUN = re.compile("[a-z0-9+/]{16,4096}={0,2}")  # on lower-cased text: the matches of rule aux.b64
+_B64_BYTES = bytes(b if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/") else 32 for b in range(256))
+
+
+def base64_spans(text: str, low: str) -> Iterator[tuple[int, int]]:
+    """Runs of 16 or more base64 characters (pieces of at most 4096, with up to two trailing "=").
+
+    These are the matches of ``_B64_RUN`` on ``low`` (``text`` lower-cased, same length). On ASCII text the
+    runs are found by ``bytes.translate`` and ``split`` at C speed: sre tried the pattern at every letter,
+    ~20 µs per KB of ordinary text, which any 16-letter word or path lets through the prefilter.
+    """
+    if not text.isascii():
+        yield from (m.span() for m in _B64_RUN.finditer(low))
+        return
+    flat = text.encode("ascii").translate(_B64_BYTES)
+    at = 0
+    for run in flat.split():
+        if len(run) < 16:
+            continue
+        at = flat.index(run, at)  # every earlier run of 16 or more is behind ``at``; shorter ones cannot hold it
+        end = at + len(run)
+        for start in range(at, end, _B64_PIECE):
+            stop = min(end, start + _B64_PIECE)
+            if stop - start < 16:
+                break
+            if stop == end:
+                stop += len(text[stop:stop + 2]) - len(text[stop:stop + 2].lstrip("="))
+            yield start, stop
+        at = end
 
 
 def _looks_like_base64(run: str) -> bool:
@@ -231,10 +265,11 @@ def _looks_like_base64(run: str) -> bool:
     body = run.rstrip("=")
     if len(body) % 4 == 1:
         return False
-    has_digit = any(c.isdigit() for c in body)
-    upper_inside = sum(1 for c in body[1:] if c.isupper())
-    lower = sum(1 for c in body if c.islower())
-    return upper_inside >= 2 and lower >= 2 and (has_digit or "+" in body or "/" in body or upper_inside >= 4)
+    # map() over str methods counts at C speed: most runs checked are long words and paths in ordinary text.
+    upper_inside = sum(map(str.isupper, body[1:]))
+    if upper_inside < 2 or sum(map(str.islower, body)) < 2:
+        return False
+    return upper_inside >= 4 or "+" in body or "/" in body or any(map(str.isdigit, body))
 
 
 def base64_runs(text: str, runs: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int, str]]:
@@ -268,4 +303,4 @@ def _decode_base64(run: str) -> str | None:
     return decoded
 
 
-__all__ = ["Normalized", "base64_runs", "needs_fold"]
+__all__ = ["Normalized", "base64_runs", "base64_spans", "needs_fold"]
