@@ -221,8 +221,10 @@ class Governor:
             redactor = Redactor()
             redact_policies = [p for p in outcome.policies if p.action is Action.REDACT]
             texts: list[str] = []
+            redact_types = {f.type for f in outcome.findings
+                            if any(p.matches_type(f.type) for p in redact_policies)}
             for piece, found in zip(pieces, per_piece, strict=True):
-                targets = [f for f in found if any(p.matches_type(f.type) for p in redact_policies)]
+                targets = [f for f in found if f.type in redact_types]
                 texts.append(redactor.redact(piece.text, targets) if targets else piece.text)
             redacted = texts[0] if is_text else _rebuild(text_or_messages, pieces, texts)  # type: ignore[arg-type]
             if self.reversible_redaction:

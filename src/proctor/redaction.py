@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from proctor.findings import Finding
 
@@ -16,6 +17,7 @@ _LABEL_CLEAN = re.compile(r"[^A-Z0-9]+")
 _PLACEHOLDER = re.compile(r"\[[A-Z0-9_]{1,40}_\d{1,6}\]")
 
 
+@lru_cache(maxsize=1024)
 def label_for(finding_type: str) -> str:
     """``pii.credit_card`` → ``CREDIT_CARD``; ``custom.hold-refunds`` → ``HOLD_REFUNDS``."""
     tail = finding_type.split(".", 1)[-1] if "." in finding_type else finding_type

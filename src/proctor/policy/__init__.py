@@ -45,20 +45,18 @@ class PolicySet:
 
     def evaluate(self, findings: Sequence[Finding], policies: Sequence[Policy]) -> Outcome:
         """Match findings against ``policies`` (from ``active``); the strictest action wins."""
+        types = {f.type for f in findings}  # few distinct types, many findings: match types, not findings
         matched: list[Policy] = []
-        relevant: dict[int, Finding] = {}
+        relevant_types: set[str] = set()
         for policy in policies:
-            hit = False
-            for i, f in enumerate(findings):
-                if policy.matches_type(f.type):
-                    hit = True
-                    relevant[i] = f
-            if hit:
+            hits = [t for t in types if policy.matches_type(t)]
+            if hits:
                 matched.append(policy)
+                relevant_types.update(hits)
         if not matched:
             return Outcome(Action.ALLOW, (), ())
         action = Action.strictest([p.action for p in matched])
-        return Outcome(action, tuple(matched), tuple(relevant[i] for i in sorted(relevant)))
+        return Outcome(action, tuple(matched), tuple(f for f in findings if f.type in relevant_types))
 
 
 def load_policies(*sources: str, known_types: Sequence[str] = BUILTIN_FINDING_TYPES) -> PolicySet:

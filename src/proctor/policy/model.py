@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 
 from proctor.decision import Action
 from proctor.findings import CUSTOM_PREFIX
@@ -47,6 +48,11 @@ class Policy:
         return True
 
     def matches_type(self, finding_type: str) -> bool:
-        if finding_type == self.custom_type and (self.patterns or self.keywords):
-            return True
-        return any(fnmatchcase(finding_type, g) for g in self.types)
+        custom = CUSTOM_PREFIX + self.id if (self.patterns or self.keywords) else None
+        return _matches(self.types, custom, finding_type)
+
+
+@lru_cache(maxsize=16384)
+def _matches(globs: tuple[str, ...], custom_type: str | None, finding_type: str) -> bool:
+    """Glob matching is the hot loop of evaluation (policies × findings); the set of types is small."""
+    return finding_type == custom_type or any(fnmatchcase(finding_type, g) for g in globs)
