@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from proctor.audit import AuditLog, AuditRecord, ExportFilter, export_cps, export_jsonl, verify_export
+from proctor.audit import (
+    AuditLog,
+    AuditRecord,
+    ExportFilter,
+    LogSettings,
+    export_cps,
+    export_jsonl,
+    verify_export,
+)
 from proctor.audit.record import format_time
 from proctor.errors import AuditIntegrityError
 
@@ -71,6 +79,22 @@ def test_a_filtered_export_has_gaps_and_says_so(sqlite_url: str, tmp_path: Path)
     with pytest.raises(AuditIntegrityError) as caught:
         verify_export(target, public_keys=[public], partial=True)
     assert caught.value.problem in ("gap", "signature")
+
+
+def test_records_no_signature_covers_yet_wait_for_a_later_export(store_url: str, tmp_path: Path) -> None:
+    with AuditLog.open(store_url, sync=True, settings=LogSettings(sign_interval=60.0)) as audit_log:
+        public = audit_log.public_key_hex
+        for minute in range(3):  # the first commit is signed, the next two are not yet
+            audit_log.append(AuditRecord.new(time=BASE + timedelta(minutes=minute)))
+        target = tmp_path / "audit.jsonl"
+        assert export_jsonl(store_url, target).chains == {"main": (0, 1)}
+        assert verify_export(target, public_keys=[public]).records == 2
+        window = ExportFilter(
+            since=format_time(BASE + timedelta(minutes=2)), until=format_time(BASE + timedelta(minutes=3))
+        )
+        assert export_jsonl(store_url, target, window).records == 0
+    assert export_jsonl(store_url, target, window).chains == {"main": (3, 3)}  # close() signed them
+    assert verify_export(target, public_keys=[public], partial=True).records == 1
 
 
 def _capsule_cli() -> list[str]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from proctor.audit import AuditRecord
 from proctor.audit.record import CHAIN_FIELDS, canonical_json
@@ -29,6 +32,22 @@ def test_new_fills_ids_and_utc_time() -> None:
     assert not record.sealed
     time.sleep(0.002)
     assert AuditRecord.new().record_id > record.record_id  # version 7 ids sort by creation time
+
+
+def test_ids_made_on_many_threads_at_once_are_unique() -> None:
+    made: list[list[str]] = [[] for _ in range(8)]
+
+    def make(slot: int) -> None:
+        made[slot].extend(AuditRecord.new().record_id for _ in range(5000))
+
+    threads = [threading.Thread(target=make, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = [i for ids in made for i in ids]
+    assert len(set(ids)) == len(ids) == 40_000
+    assert {uuid.UUID(i).version for i in ids} == {7}
 
 
 def test_identity_and_decision_fill_their_fields_and_explicit_fields_win() -> None:
@@ -97,6 +116,46 @@ def test_canonical_document_is_stable_and_unicode_literal() -> None:
     assert "café" in doc and "\\u" not in doc
     assert json.loads(doc)["record_id"] == record.record_id.lower()
     assert AuditRecord.from_json(record.to_json()).canonical_doc() == doc
+
+
+texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=texts,
+    optional=st.none() | texts,
+    number=st.none() | st.floats(allow_nan=False, allow_infinity=False),
+    count=st.none() | st.integers(0, 2**70),
+    pairs=st.dictionaries(texts, texts, max_size=3),
+    moment=st.datetimes(timezones=st.just(timezone.utc)),
+)
+def test_the_canonical_bytes_are_those_of_the_standard_library_encoder(
+    text: str,
+    optional: str | None,
+    number: float | None,
+    count: int | None,
+    pairs: dict[str, str],
+    moment: datetime,
+) -> None:
+    # The writer encodes with orjson when it is installed; the bytes must not depend on it.
+    record = AuditRecord.new(
+        tenant=text,
+        error=optional,
+        prompt_text=text,
+        cost_usd=number,
+        latency_ms=number,
+        tokens_in=count,
+        meta=pairs,
+        findings={k: 1 for k in pairs},
+        policies=list(pairs.values()),
+        time=moment,
+    )
+    expected = json.dumps(
+        record.to_doc(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+    assert record.canonical_bytes() == expected
+    assert record.canonical_doc() == expected.decode("utf-8")
 
 
 @pytest.mark.parametrize(

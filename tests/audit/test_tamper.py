@@ -4,12 +4,17 @@ The attacker has full write access to the database (triggers dropped) or to an e
 signing key. Each example tampers with one record (an edit may also re-hash that record or the whole rest
 of the chain, as a careful attacker would) and verification must raise. Cutting records off the end of a
 chain at a signed record is not in scope: without an anchor held outside the store no hash chain can tell
-such a chain from a shorter one (see ``proctor.audit.chain``).
+such a chain from a shorter one (see ``proctor.audit.chain``). The same holds for a chain whose writer
+crashed before signing its newest records: verification with the private key checks those by the chain
+head's MAC, which the attacker cannot forge either.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,11 +25,13 @@ from hypothesis import strategies as st
 
 from proctor.audit import AuditLog, AuditRecord, verify, verify_export
 from proctor.audit.chain import chain_hash
+from proctor.audit.keys import default_key_path
 from proctor.audit.record import canonical_json, export_line
 from proctor.errors import AuditIntegrityError
 
 GROUPS = (1, 4, 3, 6, 2, 5)  # records per commit: each commit ends in a signed record
 ROWS = 1 + sum(GROUPS)  # with the genesis record
+TAIL = 3  # records a crashed writer committed after those, in three commits: only the first signed
 EDITABLE = (
     "tenant",
     "agent",
@@ -84,30 +91,35 @@ def _edited_doc(doc: str, name: str) -> str:
     return canonical_json(data)
 
 
-tampering = st.one_of(
-    st.tuples(
-        st.just("edit_doc"),
-        st.integers(0, ROWS - 1),
-        st.sampled_from(EDITABLE),
-        st.sampled_from(["keep_hash", "rehash_record", "rehash_rest"]),
-    ),
-    st.tuples(
-        st.just("edit_chain"),
-        st.integers(0, ROWS - 1),
-        st.sampled_from(["prev_hash", "prev_signed", "hash", "signature", "seq"]),
-        st.sampled_from(["flip", "null", "borrow"]),
-    ),
-    st.tuples(
-        st.just("delete"), st.integers(0, ROWS - 1), st.just(""), st.sampled_from(["plain", "renumber"])
-    ),
-    st.tuples(st.just("insert"), st.integers(0, ROWS), st.just(""), st.sampled_from(["shift", "append"])),
-    st.tuples(
-        st.just("swap"),
-        st.integers(0, ROWS - 1),
-        st.integers(1, ROWS - 1).map(str),
-        st.sampled_from(["docs", "rows", "docs_rehash"]),
-    ),
-)
+def tamperings(rows: int) -> st.SearchStrategy[tuple[str, int, str, str]]:
+    """Every single-record attacker move on a chain of ``rows`` records."""
+    return st.one_of(
+        st.tuples(
+            st.just("edit_doc"),
+            st.integers(0, rows - 1),
+            st.sampled_from(EDITABLE),
+            st.sampled_from(["keep_hash", "rehash_record", "rehash_rest"]),
+        ),
+        st.tuples(
+            st.just("edit_chain"),
+            st.integers(0, rows - 1),
+            st.sampled_from(["prev_hash", "prev_signed", "hash", "signature", "seq"]),
+            st.sampled_from(["flip", "null", "borrow"]),
+        ),
+        st.tuples(
+            st.just("delete"), st.integers(0, rows - 1), st.just(""), st.sampled_from(["plain", "renumber"])
+        ),
+        st.tuples(st.just("insert"), st.integers(0, rows), st.just(""), st.sampled_from(["shift", "append"])),
+        st.tuples(
+            st.just("swap"),
+            st.integers(0, rows - 1),
+            st.integers(1, rows - 1).map(str),
+            st.sampled_from(["docs", "rows", "docs_rehash"]),
+        ),
+    )
+
+
+tampering = tamperings(ROWS)
 
 
 def tamper(
@@ -116,6 +128,7 @@ def tamper(
     """One attacker move on a copy of ``rows``; returns the new rows and chain head."""
     kind, i, what, mode = how
     rows = [dict(r) for r in rows]
+    count = len(rows)
     if kind == "edit_doc":
         rows[i]["doc"] = _edited_doc(rows[i]["doc"], what)
         if mode == "rehash_record":
@@ -143,9 +156,8 @@ def tamper(
         if (
             row[what] == value
         ):  # the move changed nothing (e.g. nulling an absent signature): change it anyway
-            row[what] = {"signature": rows[-1]["signature"], "prev_signed": 0, "seq": value}.get(
-                what, "0" * 64
-            )
+            borrowed = [r["signature"] for r in rows if r["signature"] not in (None, value)]
+            row[what] = {"signature": borrowed[-1], "prev_signed": 0, "seq": value}.get(what, "0" * 64)
         others = {r["seq"] for r in rows if r is not row}
         if what == "seq" and (row["seq"] in others or row["seq"] == value):
             row["seq"] = max(others) + 2  # a free seq that differs: primary keys stay unique
@@ -153,7 +165,7 @@ def tamper(
     if kind == "delete":
         del rows[i]
         if mode == "renumber":
-            if i == ROWS - 1:  # that would be a truncation at a signed record: out of scope (module doc)
+            if i == count - 1:  # that could be a truncation at a signed record: out of scope (module doc)
                 rows[-1] = {**rows[-1], "doc": _edited_doc(rows[-1]["doc"], "tenant")}
             for row in rows[i:]:
                 row["seq"] -= 1
@@ -227,6 +239,56 @@ def sealed(store_url: str, attacker: Any) -> tuple[str, Any, list[dict[str, Any]
 def test_the_untouched_chain_verifies(sealed: Any) -> None:
     url, _, _, _ = sealed
     assert verify(url).records == ROWS
+
+
+CRASHING_WRITER = textwrap.dedent(
+    """
+    import os, sys
+    from proctor.audit import AuditLog, AuditRecord, LogSettings
+
+    settings = LogSettings(sign_interval=3600)
+    audit_log = AuditLog.open(sys.argv[1], key_file=sys.argv[2], sync=True, settings=settings)
+    for n in range(int(sys.argv[3])):
+        audit_log.append(AuditRecord.new(tenant="acme", tokens_in=n, policies=["pii"]))
+    os._exit(0)  # a crash: no close(), so the commits after the first stay unsigned
+    """
+)
+
+
+@pytest.fixture
+def unsealed(store_url: str, attacker: Any) -> tuple[str, Any, list[dict[str, Any]], dict[str, Any]]:
+    _build_chain(store_url)
+    key_file = default_key_path(store_url).resolve()
+    subprocess.run(
+        [sys.executable, "-c", CRASHING_WRITER, store_url, str(key_file), str(TAIL)], check=True, timeout=60
+    )
+    sql = attacker()
+    rows, head = sql.rows(), sql.head()
+    assert len(rows) == ROWS + TAIL and head["last_signed"] == head["seq"] - (TAIL - 1)
+    assert rows[-1]["signature"] is None and rows[-TAIL]["signature"] is not None
+    return store_url, sql, rows, head
+
+
+def test_a_crashed_chain_verifies_with_the_private_key_by_its_head_mac(unsealed: Any) -> None:
+    url, _, _, _ = unsealed
+    summary = verify(url)
+    assert (summary.records, summary.mac_checked) == (ROWS + TAIL, TAIL - 1)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(how=tamperings(ROWS + TAIL))
+def test_tampering_with_a_crashed_chain_is_detected_even_where_no_signature_covers_it(
+    unsealed: Any, how: tuple[str, int, str, str]
+) -> None:
+    url, sql, rows, head = unsealed
+    bad_rows, bad_head = tamper(rows, head, how)
+    sql.replace_all(bad_rows, bad_head)
+    try:
+        with pytest.raises(AuditIntegrityError) as caught:
+            verify(url)
+        assert caught.value.problem in ("hash", "signature", "link", "gap", "order")
+    finally:
+        sql.replace_all(rows, head)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -52,10 +52,11 @@ def test_a_store_written_by_a_newer_schema_is_refused_untouched(store_url: str) 
 
 
 def test_records_are_append_only_in_the_database(store_url: str) -> None:
-    from proctor.audit import AuditLog, AuditRecord
+    from proctor.audit import AuditLog, AuditRecord, LogSettings
 
-    with AuditLog.open(store_url) as audit_log:
-        audit_log.append(AuditRecord.new())
+    with AuditLog.open(store_url, sync=True, settings=LogSettings(sign_interval=60.0)) as audit_log:
+        for _ in range(3):  # commits after the first are not signed (close signs the last one in place)
+            audit_log.append(AuditRecord.new())
     conn: Any
     if store_url.startswith("sqlite"):
         conn = sqlite3.connect(store_url.split("sqlite:///", 1)[1])
@@ -69,9 +70,12 @@ def test_records_are_append_only_in_the_database(store_url: str) -> None:
         for statement in (
             "UPDATE audit_records SET doc = '{}'",
             "UPDATE audit_records SET signature = NULL",
+            "UPDATE audit_records SET signature = 'other' WHERE signature IS NOT NULL",
+            "UPDATE audit_records SET signature = 'added', doc = '{}' WHERE signature IS NULL",
             "DELETE FROM audit_records",
         ):
             with pytest.raises(errors, match="append-only"):
                 conn.execute(statement)
+        conn.execute("UPDATE audit_records SET signature = 'added' WHERE signature IS NULL")  # the one change
     finally:
         conn.close()

@@ -63,6 +63,21 @@ def test_batches_move_the_head_only_from_where_it_was(store: Store) -> None:
     assert [r.seq for r in store.read_audit(AuditQuery(chain_id="c"))] == [0, 1, 2]
 
 
+def test_a_missing_signature_is_added_to_the_head_record_only_once(store: Store) -> None:
+    unsigned = ChainHead("c", 1, "h1", 0, "pk", mac="m")
+    assert store.append_audit(AuditBatch("c", None, unsigned, _rows("c", 0, [_doc(0), _doc(1)])))
+    assert store.audit_heads()["c"].mac == "m"
+    signed = ChainHead("c", 1, "h1", 1, "pk")
+    stale = ChainHead("c", 1, "h1", 1, "pk")  # the head moves only from the last_signed it has
+    assert not store.append_audit(AuditBatch("c", stale, signed, head_signature="sig"))
+    assert store.append_audit(AuditBatch("c", unsigned, signed, head_signature="sig"))
+    assert store.audit_heads()["c"] == signed
+    assert [r.signature for r in store.read_audit(AuditQuery(chain_id="c"))] == [None, "sig"]
+    again = AuditBatch("c", ChainHead("c", 1, "h1", 0, "pk"), signed, head_signature="other")
+    assert not store.append_audit(again)  # already signed: nothing changes
+    assert [r.signature for r in store.read_audit(AuditQuery(chain_id="c"))] == [None, "sig"]
+
+
 def test_a_taken_sequence_number_writes_nothing(store: Store) -> None:
     assert store.append_audit(AuditBatch("c", None, _head("c", 0), _rows("c", 0, [_doc(0)])))
     clash = AuditBatch(

@@ -5,7 +5,8 @@ window, so the export verifies on its own (records are chained in write order, a
 taken when the call starts, so a few neighbours just outside the window may come along). Filters on
 tenant, agent, session, user, action, model or policy leave gaps: such an export is for reading, and
 ``proctor audit verify --file`` reports the first gap. A time-window run is extended to the next signed
-record (the end of its batch), so every export ends on a signature.
+record, so every export ends on a signature; records no signature covers yet (at most the writer's
+``sign_interval`` of them, see ``proctor.audit.chain``) are left for a later export.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from typing import IO, Any
 from proctor.audit.record import CHAIN_FIELDS, canonical_json, export_line
 from proctor.errors import AuditIntegrityError, ConfigError
 from proctor.store import AuditQuery, ChainHead, SealedRow, Store, open_store
+
+try:  # parses each line's chain fields 3x faster; the standard library reads them the same
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    _loads = json.loads  # type: ignore[assignment]
 
 Progress = Callable[[int], None]
 _TAIL_MARK = ',"chain_id":'
@@ -91,10 +97,11 @@ def select_rows(store: Store, selection: ExportFilter, page_size: int = 2000) ->
 
 def _span(store: Store, head: ChainHead, selection: ExportFilter) -> tuple[int, int] | None:
     """First and last seq to export from one chain, or None when nothing qualifies."""
+    sealed = head.seq if head.last_signed is None else head.last_signed  # the newest signed record
     if selection.since is None and selection.until is None:
-        return 0, head.seq
+        return 0, sealed
     window = AuditQuery(
-        chain_id=head.chain_id, seq_to=head.seq, since=selection.since, until=selection.until, limit=1
+        chain_id=head.chain_id, seq_to=sealed, since=selection.since, until=selection.until, limit=1
     )
     low = store.read_audit(window)
     high = store.read_audit(replace(window, order="chain_desc"))
@@ -104,12 +111,12 @@ def _span(store: Store, head: ChainHead, selection: ExportFilter) -> tuple[int, 
         AuditQuery(
             chain_id=head.chain_id,
             after=(head.chain_id, high[0].seq - 1),
-            seq_to=head.seq,
+            seq_to=sealed,
             signed=True,
             limit=1,
         )
     )
-    return low[0].seq, end[0].seq if end else head.seq
+    return low[0].seq, end[0].seq if end else sealed
 
 
 def export_jsonl(
@@ -195,7 +202,7 @@ def _parse_line(line: str, number: int, export: Path) -> SealedRow:
     if cut > 0:
         # Fast path: our exports end with exactly the chain fields, after the canonical document bytes.
         try:
-            tail = json.loads("{" + line[cut + 1 :])
+            tail = _loads("{" + line[cut + 1 :])
         except ValueError:
             tail = None
         if isinstance(tail, dict) and tuple(tail) == CHAIN_FIELDS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import os
 import stat
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ KEY_FILE_NAME = "proctor-signing.key"
 PUBLIC_SUFFIX = ".pub"
 NEXT_SUFFIX = ".next"
 HANDOVER_PREFIX = b"proctor-audit/1 handover\n"
+MAC_KEY_LABEL = b"proctor-audit/1 head-mac key"
 
 # The key file holds the raw 32-byte Ed25519 seed, the same layout qp-capsule uses, so a CPS export can be
 # sealed by qp-capsule's own Seal from this file. A hex copy of the public key sits beside it in ``.pub``.
@@ -43,6 +45,13 @@ class SigningKey:
     def sign(self, message: bytes) -> str:
         """Sign ``message``; returns the 64-byte signature as hex."""
         return self._private.sign(message).hex()
+
+    def mac_key(self) -> bytes:
+        """A secret derived from the seed that authenticates a chain head no signature covers yet.
+
+        See ``proctor.audit.chain``: only holders of the private key can compute or check it.
+        """
+        return hmac.digest(self.seed(), MAC_KEY_LABEL, "sha256")
 
     def seed(self) -> bytes:
         """The raw 32-byte private seed (what the key file holds). Treat as secret."""

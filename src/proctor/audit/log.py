@@ -1,16 +1,22 @@
 """The AuditLog: one writer thread per chain seals records and writes them in batches, off the request path.
 
-``append`` only enqueues (``sync=True`` waits until the record is durable). The writer thread drains the
-queue and commits each batch with the chain head in one transaction, so a crash leaves either the whole
-batch or none of it: never a gap, a fork or half a record. When the store cannot be written, records go to
-a bounded, fsynced spill file and are replayed when the store is back; with ``failure_mode="closed"`` and
-the spill full, ``append`` raises StoreError. ``failure_mode="open"`` never fails the caller: it logs and
-counts what it cannot keep (``stats().dropped``). That weakens the guarantee: use it knowingly.
+``append`` encodes the record's canonical document and enqueues it (``sync=True`` waits until it is
+durable). The writer thread drains the queue and commits each batch with the chain head in one
+transaction, so a crash leaves either the whole batch or none of it: never a gap, a fork or half a record.
+
+Durable is not yet signed: the writer signs at most every ``sign_interval`` and on ``flush``/``close``
+(see ``proctor.audit.chain`` for why, and for how records committed in between are protected).
+
+When the store cannot be written, records go to a bounded, fsynced spill file and are replayed when the
+store is back; with ``failure_mode="closed"`` and the spill full, ``append`` raises StoreError.
+``failure_mode="open"`` never fails the caller: it logs and counts what it cannot keep
+(``stats().dropped``). That weakens the guarantee: use it knowingly.
 """
 
 from __future__ import annotations
 
 import atexit
+import enum
 import logging
 import queue
 import threading
@@ -41,14 +47,18 @@ class LogSettings:
     """Tuning for the writer.
 
     ``linger``: how long asynchronous records may wait for company before the writer commits them (a
-    synchronous append, flush or close commits at once). Each commit signs its last record, so this bounds
-    signatures to about 1/linger per second, which keeps verification fast; it is also the window of
-    asynchronous records a crash can lose. ``batch_max`` caps records per commit; ``max_pending`` caps
-    records held in memory while both the store and the spill file are unavailable.
+    synchronous append, flush or close commits at once); it is the window of asynchronous records a crash
+    can lose. ``sign_interval``: the writer signs a commit's last record only when this long has passed
+    since its last signature (and on flush, close and key rotation), and signs a quiet chain's newest
+    record within it, so verification checks about one Ed25519 signature per ``sign_interval`` of writing.
+    It is also how far a verifier holding only the public key may lag behind the newest records (see
+    ``proctor.audit.chain``); 0 signs every commit. ``batch_max`` caps records per commit;
+    ``max_pending`` caps records held in memory while both the store and the spill file are unavailable.
     """
 
     batch_max: int = 2000
     linger: float = 0.1
+    sign_interval: float = 1.0
     max_pending: int = 100_000
     spill_max_records: int = 100_000
     spill_max_bytes: int = 64 * 1024 * 1024
@@ -80,11 +90,21 @@ class _Waiter:
         self.event.set()
 
 
-_STOP = "stop"
-_FLUSH = "flush"
-_ROTATE = "rotate"
-_Item = tuple[AuditRecord | str, _Waiter | None]
-_Pending = tuple[AuditRecord, _Waiter | None]
+class _Command(enum.Enum):
+    """What the writer thread is asked to do besides writing records."""
+
+    STOP = "stop"
+    FLUSH = "flush"
+    ROTATE = "rotate"
+
+
+# A record is queued as its canonical document, encoded by append() on the caller's thread: a record that
+# cannot be encoded is refused there instead of stopping the writer, the writer only hashes and stores, and
+# a backlog is compact text the garbage collector need not walk. (Text, not orjson's bytes: those keep an
+# 8 KiB buffer each.) An asynchronous record is the text alone; synchronous ones and commands carry their
+# waiter.
+_Item = str | tuple[str | _Command, _Waiter | None]
+_Pending = tuple[str, _Waiter | None]
 _OPEN_LOGS: weakref.WeakSet[AuditLog] = weakref.WeakSet()
 
 
@@ -141,7 +161,9 @@ class AuditLog:
         store = open_store(store_url)
         try:
             key_path = Path(key_file) if key_file else keymod.default_key_path(store_url)
-            writer = ChainWriter(store, key_path, chain, batch_max=settings.batch_max)
+            writer = ChainWriter(
+                store, key_path, chain, batch_max=settings.batch_max, sign_interval=settings.sign_interval
+            )
             spill = SpillFile(
                 spill_path or key_path.parent / f"proctor-audit-{_safe(chain)}.spill.jsonl",
                 max_records=settings.spill_max_records,
@@ -165,7 +187,8 @@ class AuditLog:
         """Queue ``record`` for sealing; when the log is ``sync``, wait until it is durable.
 
         Raises StoreError when the log is closed, or, in fail-closed mode, when the store is unavailable
-        and the spill file is full (or a synchronous append could not be made durable).
+        and the spill file is full (or a synchronous append could not be made durable); ConfigError when
+        the record cannot be encoded (the writer never sees it).
         """
         if not isinstance(record, AuditRecord):
             raise TypeError(f"append() takes an AuditRecord; found {type(record).__name__}")
@@ -174,6 +197,13 @@ class AuditLog:
                 "append() takes new call records (AuditRecord.new); sealed records and the chain's own "
                 "records are written by the log itself"
             )
+        try:
+            doc = record.canonical_doc()
+        except (TypeError, ValueError) as exc:  # a field the record's JSON form cannot hold
+            raise ConfigError(
+                f"audit record {record.record_id}: its JSON form cannot be encoded ({type(exc).__name__}); "
+                f"text fields must be valid Unicode (no lone surrogates) and numbers finite"
+            ) from None
         if self._closed:
             raise StoreError(f"audit log for chain {self.chain_id!r} is closed")
         if self._blocked and self.failure_mode == "closed":
@@ -182,22 +212,25 @@ class AuditLog:
                 f"{self._spill.path} is full; failing closed ({self._last_error})"
             )
         if not self.sync:
-            self._queue.put((record, None))
+            self._queue.put(doc)
             return
         waiter = _Waiter()
-        self._queue.put((record, waiter))
+        self._queue.put((doc, waiter))
         self._wait(waiter, "the audit record is not durable")
 
     def flush(self, timeout: float | None = None) -> None:
-        """Wait until every record appended so far is durable (in the store, or the spill file)."""
+        """Wait until every record appended so far is durable (in the store, or the spill file).
+
+        Records that reached the store are signed too, so a verifier with only the public key sees them.
+        """
         waiter = _Waiter()
-        self._queue.put((_FLUSH, waiter))
+        self._queue.put((_Command.FLUSH, waiter))
         self._wait(waiter, "audit flush did not finish", timeout, always_raise=True)
 
     def rotate_key(self, timeout: float | None = None) -> str:
         """Replace the signing key: a hand-over record signed by the old key names the new one. Returns it."""
         waiter = _Waiter()
-        self._queue.put((_ROTATE, waiter))
+        self._queue.put((_Command.ROTATE, waiter))
         self._wait(waiter, "key rotation did not finish", timeout, always_raise=True)
         return self._writer.key.public_key_hex
 
@@ -222,7 +255,7 @@ class AuditLog:
             return
         self._closed = True
         if self._thread.is_alive():
-            self._queue.put((_STOP, None))
+            self._queue.put((_Command.STOP, None))
             self._thread.join(timeout)
         self._writer.store.close()
         self._spill.close()
@@ -279,26 +312,33 @@ class AuditLog:
                 item = self._queue.get(timeout=self._timeout())
             except queue.Empty:
                 self._write([])  # time to retry a degraded store
+                self._seal()  # or to sign the newest records
                 continue
             batch: list[_Pending] = []
-            for record, waiter in self._gather(item):
-                if isinstance(record, AuditRecord):
-                    batch.append((record, waiter))
+            for gathered in self._gather(item):
+                if isinstance(gathered, str):
+                    batch.append((gathered, None))
                     continue
-                self._write(batch)
+                doc, waiter = gathered
+                if isinstance(doc, str):
+                    batch.append((doc, waiter))
+                    continue
+                command = doc
+                self._write(batch, sign=command is not _Command.ROTATE)
                 batch = []
-                if record == _STOP:
+                if command is _Command.STOP:
                     self._write([])
+                    self._seal(force=True)
                     for pending in self._flushes:
                         pending.done(StoreError("audit log closed before its records could be written"))
                     return
-                self._control(record, waiter)
+                self._control(command, waiter)
             self._write(batch)
 
     def _gather(self, item: _Item) -> list[_Item]:
         """``item`` and what follows, up to ``batch_max``; waits up to ``linger`` unless a caller waits."""
         items = [item]
-        urgent = item[1] is not None or not isinstance(item[0], AuditRecord)
+        urgent = not isinstance(item, str)
         deadline = time.monotonic() + self._settings.linger
         while len(items) < self._settings.batch_max:
             try:
@@ -312,21 +352,23 @@ class AuditLog:
                 except queue.Empty:
                     break
             items.append(item)
-            urgent = urgent or item[1] is not None or not isinstance(item[0], AuditRecord)
+            urgent = urgent or not isinstance(item, str)
         return items
 
     def _timeout(self) -> float | None:
         if self._degraded or self._held:
             return max(0.0, self._retry_at - time.monotonic())
-        return None
+        due = self._writer.seal_due
+        return None if due is None else max(0.0, due - time.monotonic())
 
-    def _control(self, command: str, waiter: _Waiter | None) -> None:
+    def _control(self, command: _Command, waiter: _Waiter | None) -> None:
         if waiter is None:
             return
-        if command == _FLUSH:
+        if command is _Command.FLUSH:
             if self._held:
                 self._flushes.append(waiter)
             else:
+                self._seal(force=True)
                 waiter.done()
             return
         try:
@@ -340,7 +382,20 @@ class AuditLog:
         else:
             waiter.done()
 
-    def _write(self, batch: Sequence[_Pending]) -> None:
+    def _seal(self, *, force: bool = False) -> None:
+        """Sign the chain's newest record if it is unsigned and due (or ``force``), unless the store is down."""
+        due = self._writer.seal_due
+        if due is None or self._degraded or (not force and time.monotonic() < due):
+            return
+        try:
+            self._writer.seal_head()
+        except StoreError as exc:
+            self._degrade(exc)
+        except Exception as exc:  # as in _write: a driver error the store did not wrap
+            log.exception("audit: unexpected error signing the head of %s", self._writer.store.url)
+            self._degrade(StoreError(f"unexpected {type(exc).__name__} signing audit records"))
+
+    def _write(self, batch: Sequence[_Pending], *, sign: bool = False) -> None:
         """Write held records, then ``batch``, to the store; fall back to the spill file, then to memory."""
         if self._degraded and time.monotonic() >= self._retry_at:
             try:
@@ -357,7 +412,7 @@ class AuditLog:
             return
         if not self._degraded:
             try:
-                self._writer.write([record for record, _ in batch])
+                self._writer.write([doc for doc, _ in batch], sign=sign)
             except StoreError as exc:
                 self._degrade(exc)
             except Exception as exc:  # a driver error the store did not wrap: never lose the batch over it
@@ -370,7 +425,7 @@ class AuditLog:
 
     def _spill_or_hold(self, batch: Sequence[_Pending]) -> None:
         try:
-            spilled = self._spill.write([record for record, _ in batch])
+            spilled = self._spill.write([doc for doc, _ in batch])
         except StoreError as exc:
             self._last_error = str(exc)
             spilled = 0

@@ -48,7 +48,11 @@ Chain fields (filled in by sealing; columns in the store, appended after the doc
 
 The canonical document is ``json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
 allow_nan=False)`` encoded as UTF-8. An export line is that document with the chain fields appended in
-the order above, so a verifier can hash the document bytes without re-encoding them.
+the order above, so a verifier can hash the document bytes without re-encoding them. The writer produces
+the same bytes with ``orjson`` when it is installed (5-10x faster), passing floats through as
+``repr`` text because orjson spells small floats differently (``0.00001`` for ``1e-05``); anything orjson
+refuses (integers beyond 64 bits, lone surrogates) goes through the standard library, so the bytes never
+depend on which encoder ran. Verification never re-encodes a stored document: it hashes the stored text.
 """
 
 from __future__ import annotations
@@ -57,17 +61,24 @@ import dataclasses
 import hashlib
 import json
 import os
+import struct
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any
 
 from proctor.decision import Action, Decision
 from proctor.errors import ConfigError
 from proctor.findings import Finding
 from proctor.identity import Identity
+
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - the standard library encoder gives the same bytes, slower
+    _orjson = None  # type: ignore[assignment]
 
 RECORD_VERSION = 1
 KIND_CALL = "call"
@@ -77,9 +88,9 @@ KINDS = (KIND_CALL, KIND_GENESIS, KIND_HANDOVER)
 CHAIN_FIELDS = ("chain_id", "seq", "prev_hash", "prev_signed", "hash", "signature")
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-_PRESORTED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 _ACTIONS = frozenset(a.value for a in Action)
+_INF = float("inf")
 
 
 def canonical_json(value: Any) -> str:
@@ -170,35 +181,38 @@ class AuditRecord:
         hashed, never stored: pass ``prompt_text``/``response_text`` (already redacted) to keep text.
         ``findings`` may be a ``{type: count}`` mapping or an iterable of Finding objects or type names.
         """
-        values: dict[str, Any] = {}
-        if identity is not None:
-            values.update(
-                tenant=identity.tenant,
-                client=identity.client,
-                agent=identity.agent,
-                session=identity.session,
-                user=identity.user,
-                model=identity.model,
+        if fields and not _NEW_FIELDS.issuperset(fields):
+            unknown = fields.keys() - _NEW_FIELDS
+            raise ConfigError(
+                f"AuditRecord.new: unknown field(s) {sorted(unknown)}; expected some of {sorted(_NEW_FIELDS)}"
             )
+        values = _NEW_DEFAULTS.copy()
+        if identity is not None:
+            values["tenant"] = identity.tenant
+            values["client"] = identity.client
+            values["agent"] = identity.agent
+            values["session"] = identity.session
+            values["user"] = identity.user
+            values["model"] = identity.model
         if decision is not None:
-            values.update(action=decision.action.value, policies=decision.policies)
+            values["action"] = decision.action.value
+            values["policies"] = decision.policies
             if findings is None:
                 findings = decision.findings
         if prompt is not None:
             values["prompt_sha256"] = sha256_text(prompt)
         if response is not None:
             values["response_sha256"] = sha256_text(response)
-        unknown = fields.keys() - _NEW_FIELDS
-        if unknown:
-            raise ConfigError(
-                f"AuditRecord.new: unknown field(s) {sorted(unknown)}; expected some of {sorted(_NEW_FIELDS)}"
-            )
-        if fields.get("model") is None and values.get("model") is not None:
-            fields.pop("model", None)  # an explicit model=None does not erase the identity's model
-        values.update(fields)
-        values["findings"] = _count_findings(findings)
-        values["meta"] = tuple(sorted((str(k), str(v)) for k, v in meta.items())) if meta else ()
-        return cls(**_normalised(values))
+        if fields:
+            if "model" in fields and fields["model"] is None:
+                del fields["model"]  # an explicit model=None does not erase the identity's model
+            values.update(fields)
+        if findings:
+            values["findings"] = _count_findings(findings)
+        if meta:
+            values["meta"] = tuple(sorted((str(k), str(v)) for k, v in meta.items()))
+        _normalise(values)
+        return _build(cls, values)
 
     @property
     def finding_counts(self) -> dict[str, int]:
@@ -216,7 +230,48 @@ class AuditRecord:
 
     def to_doc(self) -> dict[str, Any]:
         """The content document (no chain fields), JSON-ready, keys in canonical (sorted) order."""
+        doc = self._doc(self._time_text())
+        doc["findings"] = dict(self.findings)
+        doc["meta"] = dict(self.meta)
+        doc["policies"] = list(self.policies)
+        return doc
+
+    def canonical_doc(self) -> str:
+        """The canonical JSON text of :meth:`to_doc`; its UTF-8 bytes are what the chain hash covers."""
+        return self.canonical_bytes().decode("utf-8")
+
+    def canonical_bytes(self) -> bytes:
+        """The UTF-8 bytes of :meth:`canonical_doc`, which the chain hash covers.
+
+        For hashing at once: orjson's result keeps an 8 KiB buffer, so keep :meth:`canonical_doc` instead.
+        """
+        cost, latency = self.cost_usd, self.latency_ms
+        # x - x == 0.0 is False for NaN and the infinities: those go to the standard library, which refuses them.
+        if (
+            _orjson is not None
+            and (cost is None or (cost.__class__ is float and cost - cost == 0.0))
+            and (latency is None or (latency.__class__ is float and latency - latency == 0.0))
+        ):
+            moment = self.time
+            # orjson writes an aware UTC datetime as isoformat(timespec="microseconds") does, 10x faster, but
+            # drops a zero fraction: those few take the slow way.
+            doc = self._doc(moment if moment.microsecond and moment.tzinfo is timezone.utc else self._time_text())
+            if cost is not None:
+                doc["cost_usd"] = _orjson.Fragment(float.__repr__(cost))
+            if latency is not None:
+                doc["latency_ms"] = _orjson.Fragment(float.__repr__(latency))
+            try:
+                return _orjson.dumps(doc, option=_orjson.OPT_SORT_KEYS)
+            except TypeError:
+                pass  # an integer beyond 64 bits or a lone surrogate: the standard library decides
+        return _ENCODER.encode(self.to_doc()).encode("utf-8")
+
+    def _time_text(self) -> str:
         moment = self.time if self.time.tzinfo is timezone.utc else self.time.astimezone(timezone.utc)
+        return moment.isoformat(timespec="microseconds")
+
+    def _doc(self, time_value: object) -> dict[str, Any]:
+        # policies stay a tuple here: orjson writes it as the list the public forms hold.
         return {
             "action": self.action,
             "agent": self.agent,
@@ -225,12 +280,12 @@ class AuditRecord:
             "cost_usd": self.cost_usd,
             "decision_id": self.decision_id,
             "error": self.error,
-            "findings": dict(self.findings),
+            "findings": dict(self.findings) if self.findings else _EMPTY,
             "kind": self.kind,
             "latency_ms": self.latency_ms,
-            "meta": dict(self.meta),
+            "meta": dict(self.meta) if self.meta else _EMPTY,
             "model": self.model,
-            "policies": list(self.policies),
+            "policies": self.policies,
             "prompt_sha256": self.prompt_sha256,
             "prompt_text": self.prompt_text,
             "provider": self.provider,
@@ -240,19 +295,13 @@ class AuditRecord:
             "session": self.session,
             "status": self.status,
             "tenant": self.tenant,
-            "time": moment.isoformat(timespec="microseconds"),
+            "time": time_value,
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "trace_id": self.trace_id,
             "user": self.user,
             "v": RECORD_VERSION,
         }
-
-    def canonical_doc(self) -> str:
-        """The canonical JSON text of :meth:`to_doc`; its UTF-8 bytes are what the chain hash covers."""
-        # to_doc() lists its keys sorted and findings/meta are sorted tuples, so the encoder that skips
-        # sorting yields the same text as canonical_json(), faster (the writer runs this for every record).
-        return _PRESORTED.encode(self.to_doc())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form as a dict: the document plus the chain fields."""
@@ -361,45 +410,54 @@ def _count_findings(findings: Any) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counts.items()))
 
 
-def _normalised(values: dict[str, Any]) -> dict[str, Any]:
-    """Check field types and normalise values so the canonical form is stable; fills id and time."""
-    action = values.get("action", Action.ALLOW.value)
-    action = values["action"] = action.value if isinstance(action, Action) else action
+def _normalise(values: dict[str, Any]) -> None:
+    """Check field types and normalise values in place so the canonical form is stable; fills id and time."""
+    action = values["action"]
+    if isinstance(action, Action):
+        action = values["action"] = action.value
     if action not in _ACTIONS:
         raise ConfigError(
             f'audit record field "action": expected one of {sorted(_ACTIONS)}; found {action!r}'
         )
-    kind = values.get("kind", KIND_CALL)
+    kind = values["kind"]
     if kind not in KINDS:
         raise ConfigError(f'audit record field "kind": expected one of {KINDS}; found {kind!r}')
-    record_id = values.get("record_id")
+    record_id = values["record_id"]
     values["record_id"] = _uuid7() if record_id is None else str(uuid.UUID(str(record_id)))
     for name in ("tokens_in", "tokens_out"):
-        value = values.get(name)
+        value = values[name]
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise ConfigError(
                 f"audit record field {name!r}: expected a non-negative int or None; found {value!r}"
             )
     for name, digits in (("cost_usd", 10), ("latency_ms", 3)):
-        number = values.get(name)
+        number = values[name]
         if number is None:
             continue
         number = values[name] = round(float(number), digits)
-        if number != number or number in (float("inf"), float("-inf")):
+        if number != number or number in (_INF, -_INF):
             raise ConfigError(f"audit record field {name!r}: expected a finite number; found {number!r}")
-    moment = values.get("time")
+    moment = values["time"]
     if moment is None:
         values["time"] = datetime.now(timezone.utc)
     elif not isinstance(moment, datetime) or moment.tzinfo is None:
         raise ConfigError(f'audit record field "time": expected a timezone-aware datetime; found {moment!r}')
     elif moment.tzinfo is not timezone.utc:
         values["time"] = moment.astimezone(timezone.utc)
-    policies = values.get("policies")
-    if policies:
-        values["policies"] = tuple(sorted(set(map(str, policies))))
-    elif policies is not None:
-        values["policies"] = ()
-    return values
+    policies = values["policies"]
+    values["policies"] = tuple(sorted(set(map(str, policies)))) if policies else ()
+
+
+def _build(cls: type[AuditRecord], values: dict[str, Any]) -> AuditRecord:
+    """An AuditRecord from a full ``values`` dict, about twice as fast as the dataclass ``__init__``.
+
+    A frozen dataclass's ``__init__`` sets each of its 33 fields through ``object.__setattr__``; this sets
+    the slots through their descriptors directly. Every governed call builds one record.
+    """
+    record = _object_new(cls)
+    for setter, name in _SLOT_SETTERS:
+        setter(record, values[name])
+    return record
 
 
 def _uuid7() -> str:
@@ -408,11 +466,42 @@ def _uuid7() -> str:
     Version 7 starts with the millisecond time, so ids sort by creation time and the store's record-id
     index grows at its end instead of at random places (random v4 ids halve SQLite's insert rate).
     """
-    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
+    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + _random_bytes())
     raw[6] = (raw[6] & 0x0F) | 0x70
     raw[8] = (raw[8] & 0x3F) | 0x80
     h = raw.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _random_bytes() -> bytes:
+    """10 bytes from the operating system's random source, read 4000 at a time.
+
+    ``os.urandom`` releases the interpreter lock around its system call, and when many threads build records
+    each release can hand the lock to another thread at the cost of a context switch. ``next()`` on the
+    shared iterator is one call into C, made holding the lock, so no two records get the same bytes; a
+    forked child starts on fresh ones.
+    """
+    global _random_chunks
+    try:
+        return next(_random_chunks)
+    except StopIteration:
+        _random_chunks = _chunks(os.urandom(4000))
+        return next(_random_chunks)
+
+
+def _chunks(block: bytes) -> Iterator[bytes]:
+    # Only C iterators here: a Python generator could be entered by two threads at once.
+    return map(itemgetter(0), struct.iter_unpack("10s", block))
+
+
+def _fresh_random() -> None:
+    global _random_chunks
+    _random_chunks = iter(())
+
+
+_random_chunks: Iterator[bytes] = iter(())
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_fresh_random)
 
 
 _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(AuditRecord))
@@ -422,3 +511,10 @@ _DOC_FIELDS = tuple(
     for name in (f.name for f in dataclasses.fields(AuditRecord))
     if name not in CHAIN_FIELDS and name not in ("time", "policies", "findings", "meta")
 )
+# Every field of a new record: dataclass defaults, chain fields None; record_id and time None until filled.
+_NEW_DEFAULTS: dict[str, Any] = {
+    f.name: None if f.default is dataclasses.MISSING else f.default for f in dataclasses.fields(AuditRecord)
+}
+_SLOT_SETTERS = tuple((getattr(AuditRecord, name).__set__, name) for name in _NEW_DEFAULTS)
+_object_new = object.__new__
+_EMPTY: dict[str, Any] = {}

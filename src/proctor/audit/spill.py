@@ -70,12 +70,13 @@ class SpillFile:
         """How many more records fit (by count; bytes are checked on write)."""
         return max(0, self.max_records - self.count) if self.size < self.max_bytes else 0
 
-    def write(self, records: Sequence[AuditRecord]) -> int:
-        """Append as many of ``records`` as fit, fsynced; returns how many were written."""
+    def write(self, records: Sequence[AuditRecord | str]) -> int:
+        """Append as many of ``records`` (or their canonical documents) as fit, fsynced; returns how many
+        were written."""
         lines: list[bytes] = []
         size = self.size
         for record in records[: self.room()]:
-            line = (record.canonical_doc() + "\n").encode("utf-8")
+            line = ((record if isinstance(record, str) else record.canonical_doc()) + "\n").encode("utf-8")
             if size + len(line) > self.max_bytes:
                 break
             lines.append(line)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proctor.audit.chain import HASH_PREFIX, signature_message
+from proctor.audit.chain import HASH_PREFIX, head_mac, signature_message
 from proctor.audit.export import read_export
-from proctor.audit.keys import VerifyKey, default_key_path, handover_message, read_public_key
+from proctor.audit.keys import VerifyKey, default_key_path, handover_message, load_key, read_public_key
 from proctor.audit.record import KIND_GENESIS, KIND_HANDOVER
 from proctor.errors import AuditIntegrityError, ConfigError
 from proctor.store import AuditQuery, ChainHead, SealedRow, Store, open_store
@@ -25,8 +26,10 @@ _CALL_MARK = '"kind":"call"'
 class VerifySummary:
     """What an intact verification covered.
 
-    ``chains`` maps chain id -> last seq checked, ``signatures`` counts the signatures checked (one per
-    committed batch, see ``proctor.audit.chain``), ``keys`` are the public keys that signed the chains.
+    ``chains`` maps chain id -> last seq checked, ``signatures`` counts the signatures checked (about one
+    per second of writing, see ``proctor.audit.chain``), ``keys`` are the public keys that signed the
+    chains. ``mac_checked`` counts the newest records that no signature covered yet and that the chain
+    head's MAC vouched for (only a verification holding the private key can check it).
     """
 
     records: int
@@ -34,6 +37,7 @@ class VerifySummary:
     signatures: int
     keys: tuple[str, ...] = ()
     seconds: float = 0.0
+    mac_checked: int = 0
 
     @property
     def last_seq(self) -> int | None:
@@ -47,6 +51,17 @@ class _Bad(Exception):
         self.problem, self.detail, self.seq, self.doc = problem, detail, seq, doc
 
 
+class _SignedLater(Exception):
+    """A record names the previous one as signed, which was read unsigned: in a store being written, its
+    writer may have signed it in place since (re-read it and call :meth:`_Chain.signed_later`).
+    ``index`` is the position of the naming record in the rows given to :meth:`_Chain.check_rows`."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(seq)
+        self.seq = seq
+        self.index = 0
+
+
 class _Chain:
     """Running state of one chain under verification (rows must come in seq order)."""
 
@@ -57,6 +72,8 @@ class _Chain:
         "key",
         "keys",
         "last_signed",
+        "live",
+        "mac_checked",
         "partial",
         "pending",
         "records",
@@ -78,6 +95,8 @@ class _Chain:
         self.docs: list[tuple[int, str]] = []  # unsigned records since the last signature (for messages)
         self.records = 0
         self.signatures = 0
+        self.mac_checked = 0
+        self.live = False  # rows come from a store a writer may be appending to (and signing in place)
 
     def check(
         self,
@@ -111,6 +130,8 @@ class _Chain:
                     doc,
                 )
             if prev_signed != self.last_signed:
+                if self.live and prev_signed == self.seq and self.docs and self.docs[-1][0] == self.seq:
+                    raise _SignedLater(self.seq)
                 self._lost_signature(seq, prev_signed, doc)
         signed = "" if prev_signed is None else prev_signed
         header = f"{HASH_PREFIX}{self.chain_id}\n{seq}\n{prev_hash or ''}\n{signed}\n"
@@ -127,6 +148,40 @@ class _Chain:
         self.seq = seq
         self.hash = hash_hex
         self.records += 1
+
+    def check_rows(self, rows: Sequence[SealedRow]) -> None:
+        """:meth:`check` each row in turn; the common case (the next unsigned call record) is inlined here,
+        verification's hot path, and anything else goes through :meth:`check`."""
+        prefix = f"{HASH_PREFIX}{self.chain_id}\n"
+        sha256 = hashlib.sha256
+        docs = self.docs
+        seq_now, hash_now, signed_now = self.seq, self.hash, self.last_signed
+        signed_text = "" if signed_now is None else str(signed_now)
+        count = 0
+        for index, (_, seq, prev_hash, prev_signed, hash_hex, signature, doc) in enumerate(rows):
+            if (
+                signature is None
+                and seq_now is not None
+                and seq == seq_now + 1
+                and prev_hash == hash_now
+                and prev_signed == signed_now
+                and _CALL_MARK in doc
+                and sha256(f"{prefix}{seq}\n{prev_hash}\n{signed_text}\n{doc}".encode()).hexdigest() == hash_hex
+            ):
+                docs.append((seq, doc))
+                seq_now, hash_now = seq, hash_hex
+                count += 1
+                continue
+            self.seq, self.hash, self.records = seq_now, hash_now, self.records + count
+            count = 0
+            try:
+                self.check(seq, prev_hash, prev_signed, hash_hex, signature, doc)
+            except _SignedLater as later:
+                later.index = index
+                raise
+            seq_now, hash_now, signed_now = self.seq, self.hash, self.last_signed
+            signed_text = "" if signed_now is None else str(signed_now)
+        self.seq, self.hash, self.records = seq_now, hash_now, self.records + count
 
     def _start(self, seq: int, prev_hash: str | None, prev_signed: int | None, doc: str) -> None:
         if seq == 0:
@@ -156,6 +211,30 @@ class _Chain:
             seq,
             doc,
         )
+
+    def signed_later(self, seq: int, hash_hex: str, signature: str | None, doc: str) -> None:
+        """The newest record, read unsigned, as read again: its writer has signed it in place since."""
+        if seq != self.seq or hash_hex != self.hash or signature is None or not self.docs:
+            raise _Bad("signature", "the record read unsigned changed when read again", seq, doc)
+        self._signature(seq, hash_hex, signature, doc)
+
+    def vouch_by_mac(self, head: ChainHead, mac_key: bytes) -> None:
+        """Accept the unsigned newest records if ``head`` is where the chain ends and its MAC is valid."""
+        if (
+            head.mac is None
+            or (head.seq, head.hash, head.last_signed) != (self.seq, self.hash, self.last_signed)
+            or not hmac.compare_digest(head.mac, head_mac(mac_key, head))
+        ):
+            seq, doc = self.docs[0]
+            raise _Bad(
+                "signature",
+                f"the chain ends in {len(self.docs)} record(s) no signature covers, and the chain head's MAC "
+                f"does not vouch for them (records appended or changed outside Proctor)",
+                seq,
+                doc,
+            )
+        self.mac_checked += len(self.docs)
+        self.docs.clear()
 
     def _signature(self, seq: int, hash_hex: str, signature: str, doc: str) -> None:
         if self.key is None:
@@ -232,8 +311,10 @@ class _Chain:
             seq, doc = self.docs[0]
             raise _Bad(
                 "signature",
-                f"the chain ends in {len(self.docs)} record(s) no signature covers (records "
-                f"appended outside Proctor, a stripped signature, or a truncated export)",
+                f"the chain ends in {len(self.docs)} record(s) no signature covers (records appended "
+                f"outside Proctor, a stripped signature, a truncated export, or records whose writer "
+                f"stopped before signing them: reopening the chain signs them, and a verification "
+                f"with the private key checks them by the chain head's MAC)",
                 seq,
                 doc,
             )
@@ -300,6 +381,17 @@ class ChainVerifier:
         except _Bad as bad:
             raise integrity_error(chain_id, bad) from None
 
+    def feed_rows(self, rows: Sequence[SealedRow]) -> None:
+        """:meth:`feed` for consecutive rows of one chain, faster."""
+        if not rows:
+            return
+        chain_id = rows[0].chain_id
+        state = self._chains.get(chain_id) or self.chain(chain_id)
+        try:
+            state.check_rows(rows)
+        except _Bad as bad:
+            raise integrity_error(chain_id, bad) from None
+
     def expect_head(self, head: ChainHead) -> None:
         """Check that the chain ends exactly at ``head`` (the store's record of its last write)."""
         state = self._chains.get(head.chain_id)
@@ -332,6 +424,7 @@ class ChainVerifier:
             signatures=sum(s.signatures for s in self._chains.values()),
             keys=keys,
             seconds=time.perf_counter() - self._started,
+            mac_checked=sum(s.mac_checked for s in self._chains.values()),
         )
 
 
@@ -373,6 +466,18 @@ def trusted_keys(
     return [read_public_key(path)]
 
 
+def _mac_keys(public_keys: Iterable[str] | str | None, key_file: str | None, store_url: str) -> dict[str, bytes]:
+    """Public key -> head MAC key, from the private key file a store verification trusts (none for --pubkey)."""
+    if public_keys:
+        return {}
+    path = key_file if key_file is not None else str(default_key_path(store_url))
+    try:
+        key = load_key(path)
+    except ConfigError:
+        return {}  # only the public half (or nothing) is here: unsigned newest records need a signature
+    return {key.public_key_hex: key.mac_key()}
+
+
 def verify(
     source: str | Store,
     *,
@@ -381,30 +486,34 @@ def verify(
     chain_id: str | None = None,
     partial: bool = False,
     page_size: int = 5000,
+    seal_wait: float = 3.0,
 ) -> VerifySummary:
     """Verify every chain in a store (URL or open Store) or a JSONL export (a file path).
 
     Trusts ``public_keys`` (hex), else the public half of ``key_file``, else the key beside the store.
     Returns a :class:`VerifySummary` when intact; raises AuditIntegrityError naming the first bad record
     (seq, record id, and the problem: hash, signature, link, gap, order or format). ``partial`` lets an
-    export start mid-chain (see :func:`verify_export`).
+    export start mid-chain (see :func:`verify_export`). A store chain may end in records no signature
+    covers yet (see ``proctor.audit.chain``): with the private key (``key_file``, or the default key
+    beside the store) the chain head's MAC vouches for them; with only ``public_keys``, verification
+    waits up to ``seal_wait`` seconds for the chain's writer to sign them, and fails if it does not.
     """
     if isinstance(source, str) and "://" not in source:
         return verify_export(source, public_keys=trusted_keys(public_keys, key_file, None), partial=partial)
     store = open_store(source, must_exist=True) if isinstance(source, str) else source
     try:
         trusted = trusted_keys(public_keys, key_file, store.url)
+        macs = _mac_keys(public_keys, key_file, store.url)
         verifier = ChainVerifier(trusted)
         heads = store.audit_heads()
         for head in sorted(heads.values(), key=lambda h: h.chain_id):
             if chain_id is not None and head.chain_id != chain_id:
                 continue
             state = verifier.chain(head.chain_id)
+            state.live = True
             try:
-                for _, seq, prev_hash, prev_signed, hash_hex, signature, doc in iter_chain(
-                    store, head.chain_id, head.seq, page_size
-                ):
-                    state.check(seq, prev_hash, prev_signed, hash_hex, signature, doc)
+                _walk(store, state, head.seq, page_size)
+                head = _settle_tail(store, state, head, macs, seal_wait, page_size)
             except _Bad as bad:
                 raise integrity_error(head.chain_id, bad) from None
             verifier.expect_head(head)
@@ -419,11 +528,77 @@ def verify(
             store.close()
 
 
+def _walk(store: Store, state: _Chain, seq_to: int, page_size: int, *, until_signed: bool = False) -> None:
+    """Check the chain's rows after the last one checked, up to ``seq_to`` (or the first signed one)."""
+    start = -1 if state.seq is None else state.seq
+    for page in _pages(store, state.chain_id, seq_to, page_size, start):
+        if until_signed:
+            for index in range(len(page)):
+                _check_live(store, state, page[index : index + 1])
+                if not state.docs:
+                    return
+        else:
+            _check_live(store, state, page)
+
+
+def _check_live(store: Store, state: _Chain, rows: Sequence[SealedRow]) -> None:
+    """check_rows() on rows read from a store that a writer may be signing in place meanwhile."""
+    while rows:
+        try:
+            state.check_rows(rows)
+            return
+        except _SignedLater as later:
+            _reread(store, state, later.seq)
+            rows = rows[later.index :]
+
+
+def _reread(store: Store, state: _Chain, seq: int) -> None:
+    rows = store.read_audit(
+        AuditQuery(chain_id=state.chain_id, after=(state.chain_id, seq - 1), seq_to=seq, limit=1)
+    )
+    if not rows:
+        raise _Bad("gap", f"record seq {seq} disappeared while it was being verified", seq)
+    row = rows[0]
+    state.signed_later(row.seq, row.hash, row.signature, row.doc)
+
+
+def _settle_tail(
+    store: Store, state: _Chain, head: ChainHead, macs: Mapping[str, bytes], wait: float, page_size: int
+) -> ChainHead:
+    """Deal with records after the chain's last signature: check the head's MAC when the private key is
+    here, else give the chain's writer ``wait`` seconds to sign them, following the chain to the first
+    signature that covers them. Returns the head the chain was checked up to."""
+    if not state.docs:
+        return head
+    mac_key = macs.get(head.public_key)
+    if mac_key is not None:
+        state.vouch_by_mac(head, mac_key)
+        return head
+    deadline = time.monotonic() + wait
+    while state.docs and state.seq is not None and time.monotonic() < deadline:
+        time.sleep(min(0.05, wait / 10))
+        latest = store.audit_heads().get(state.chain_id)
+        if latest is None or latest.seq < state.seq:
+            break  # summary() reports the unsigned records
+        if latest.seq == state.seq and latest.last_signed == state.seq:
+            _reread(store, state, state.seq)  # signed in place
+        elif latest.seq > state.seq:
+            _walk(store, state, latest.seq, page_size, until_signed=True)
+        head = ChainHead(state.chain_id, state.seq, state.hash or "", state.last_signed, latest.public_key)
+    return head
+
+
 def iter_chain(
     store: Store, chain_id: str, seq_to: int | None = None, page_size: int = 5000, start: int = -1
 ) -> Iterator[SealedRow]:
     """Rows of one chain in seq order, read in pages; the next page is fetched while this one is checked."""
+    for rows in _pages(store, chain_id, seq_to, page_size, start):
+        yield from rows
 
+
+def _pages(
+    store: Store, chain_id: str, seq_to: int | None, page_size: int, start: int
+) -> Iterator[list[SealedRow]]:
     def page(after: int) -> list[SealedRow]:
         query = AuditQuery(chain_id=chain_id, after=(chain_id, after), seq_to=seq_to, limit=page_size)
         return store.read_audit(query)
@@ -435,7 +610,7 @@ def iter_chain(
             rows = pending.result()
             if len(rows) == page_size:
                 pending = reader.submit(page, rows[-1].seq)
-            yield from rows
+            yield rows
             if len(rows) < page_size:
                 return
 
@@ -470,6 +645,12 @@ def verify_export(path: str | Path, *, public_keys: Iterable[str], partial: bool
     must be contiguous, in seq order, and end on a signed record.
     """
     verifier = ChainVerifier(public_keys, partial=partial)
+    run: list[SealedRow] = []  # consecutive rows of one chain, checked together
     for row in read_export(path):
-        verifier.feed(row.chain_id, row.seq, row.prev_hash, row.prev_signed, row.hash, row.signature, row.doc)
+        if run and (row.chain_id != run[0].chain_id or len(run) == 1000):
+            verifier.feed_rows(run)
+            run = []
+        run.append(row)
+    if run:
+        verifier.feed_rows(run)
     return verifier.summary()

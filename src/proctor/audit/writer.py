@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import math
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from proctor.audit import keys as keymod
-from proctor.audit.chain import ChainState, chain_hash, seal, signature_message
+from proctor.audit.chain import ChainState, chain_hash, head_mac, seal, signature_message
 from proctor.audit.record import KIND_GENESIS, KIND_HANDOVER, AuditRecord
 from proctor.audit.spill import SpillFile
 from proctor.errors import ConfigError, StoreError
@@ -24,15 +27,27 @@ class ChainWriter:
 
     Each batch and the new chain head are written in one transaction that succeeds only if the head is
     still where this writer left it, so two writers on one chain never fork it: the loser re-reads the
-    head (checking its signature) and re-seals its batch after it.
+    head (checking its signature, or its MAC when unsigned) and re-seals its batch after it. A commit's
+    last record is signed once ``sign_interval`` seconds have passed since this writer's last signature
+    (see ``proctor.audit.chain``); :attr:`seal_due` says when unsigned records must be signed by.
     """
 
-    def __init__(self, store: Store, key_file: Path, chain_id: str, *, batch_max: int = 2000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        key_file: Path,
+        chain_id: str,
+        *,
+        batch_max: int = 2000,
+        sign_interval: float = 1.0,
+    ) -> None:
         self.store = store
         self.key_file = key_file
         self.chain_id = chain_id
         self.batch_max = batch_max
+        self.sign_interval = sign_interval
         self.written = 0
+        self._signed_at = -math.inf  # monotonic time of this writer's last signature
         head = store.audit_heads().get(chain_id)
         staged = keymod.staged_key(key_file)
         if (
@@ -43,6 +58,7 @@ class ChainWriter:
             else:
                 keymod.abandon_rotation(key_file)
         self.key = keymod.load_or_create_key(key_file)
+        self._mac_key = self.key.mac_key()
         self.state = ChainState(chain_id, self.key.public_key_hex)
         if head is not None:
             if head.public_key != self.key.public_key_hex:
@@ -54,27 +70,50 @@ class ChainWriter:
             self._check_head(head)
             self.state = ChainState.from_head(head)
 
-    def write(self, records: Sequence[AuditRecord], *, next_key: keymod.SigningKey | None = None) -> None:
-        """Seal and store ``records`` (in commits of at most ``batch_max``). Raises StoreError."""
+    @property
+    def seal_due(self) -> float | None:
+        """When (``time.monotonic()``) the chain's unsigned newest records must be signed; None if signed."""
+        if self.state.signed:
+            return None
+        return self._signed_at + self.sign_interval
+
+    def write(
+        self,
+        records: Sequence[AuditRecord | str],
+        *,
+        next_key: keymod.SigningKey | None = None,
+        sign: bool = False,
+    ) -> None:
+        """Seal and store ``records`` (records, or call records' canonical documents; in commits of at
+        most ``batch_max``). Raises StoreError.
+
+        A commit's last record is signed when the sign interval has passed since the last signature, or
+        when ``sign`` (flush, close) and it is the last commit.
+        """
         for start in range(0, len(records), self.batch_max):
-            chunk = list(records[start : start + self.batch_max])
+            chunk = records[start : start + self.batch_max]
+            final = start + self.batch_max >= len(records)
             for _ in range(_MAX_CONFLICTS):
                 state = self.state.copy()
+                now = time.monotonic()
+                sign_last = (sign and final) or now >= self._signed_at + self.sign_interval
                 if state.empty:
                     genesis = AuditRecord.new(
                         kind=KIND_GENESIS, agent="proctor", meta={"public_key": self.key.public_key_hex}
                     )
-                    rows = seal(state, self.key, [genesis, *chunk])
+                    rows = seal(state, self.key, [genesis, *chunk], sign=sign_last)
                 else:
-                    rows = seal(state, self.key, chunk)
+                    rows = seal(state, self.key, chunk, sign=sign_last)
                 if next_key is not None:
                     state.public_key = next_key.public_key_hex
-                head = state.head()
+                head = state.head(self._mac_key)
                 if head is None:
                     raise StoreError("audit: sealing produced no chain head")
                 if self.store.append_audit(AuditBatch(self.chain_id, self.state.head(), head, tuple(rows))):
                     self.state = state
                     self.written += len(chunk)
+                    if state.signed:
+                        self._signed_at = now
                     break
                 self._reload_head()
             else:
@@ -82,6 +121,31 @@ class ChainWriter:
                     f"audit chain {self.chain_id!r}: another writer keeps appending to it; give each writer "
                     f"process its own chain id"
                 )
+
+    def seal_head(self) -> None:
+        """Sign the chain's newest record in place if no signature covers it yet. Raises StoreError."""
+        for _ in range(_MAX_CONFLICTS):
+            if self.state.signed:
+                return
+            state = self.state.copy()
+            if state.hash is None:
+                return
+            now = time.monotonic()
+            signature = self.key.sign(signature_message(state.hash))
+            state.last_signed = state.seq
+            head = state.head()
+            if head is None:
+                return
+            batch = AuditBatch(self.chain_id, self.state.head(), head, head_signature=signature)
+            if self.store.append_audit(batch):
+                self.state = state
+                self._signed_at = now
+                return
+            self._reload_head()
+        raise StoreError(
+            f"audit chain {self.chain_id!r}: another writer keeps appending to it; give each writer "
+            f"process its own chain id"
+        )
 
     def replay(self, spill: SpillFile) -> None:
         """Write the spill file's records (skipping any already stored), then empty it. Raises StoreError."""
@@ -117,6 +181,7 @@ class ChainWriter:
             raise
         keymod.commit_rotation(self.key_file)
         self.key = new_key
+        self._mac_key = new_key.mac_key()
         log.warning(
             "audit: chain %r now signed by key %s… (hand-over at seq %d)",
             self.chain_id,
@@ -137,22 +202,30 @@ class ChainWriter:
         self.state = ChainState.from_head(head)
 
     def _check_head(self, head: ChainHead) -> None:
-        """Refuse to extend a chain whose head this key did not sign: every commit ends in a signed record."""
+        """Refuse to extend a chain whose head this key did not write: a signed head needs this key's
+        signature (the old key's for a hand-over), an unsigned one the MAC only this key can compute."""
         rows = self.store.read_audit(
             AuditQuery(chain_id=head.chain_id, after=(head.chain_id, head.seq - 1), seq_to=head.seq, limit=1)
         )
         row = rows[0] if rows else None
-        key = keymod.VerifyKey.from_hex(self.key.public_key_hex)
-        if row is not None and f'"kind":"{KIND_HANDOVER}"' in row.doc:
-            key = self._handover_signer(row.doc, key)
-        if (
-            row is None
-            or row.hash != head.hash
-            or row.signature is None
-            or head.last_signed != head.seq
-            or chain_hash(row.chain_id, row.seq, row.prev_hash, row.prev_signed, row.doc) != row.hash
-            or not key.verify(signature_message(row.hash), row.signature)
-        ):
+        valid = (
+            row is not None
+            and row.hash == head.hash
+            and chain_hash(row.chain_id, row.seq, row.prev_hash, row.prev_signed, row.doc) == row.hash
+        )
+        if row is not None and valid and head.last_signed == head.seq:
+            key = keymod.VerifyKey.from_hex(self.key.public_key_hex)
+            if f'"kind":"{KIND_HANDOVER}"' in row.doc:
+                key = self._handover_signer(row.doc, key)
+            valid = row.signature is not None and key.verify(signature_message(row.hash), row.signature)
+        elif row is not None and valid:
+            valid = (
+                row.signature is None
+                and head.mac is not None
+                and (head.last_signed is None or head.last_signed < head.seq)
+                and hmac.compare_digest(head.mac, head_mac(self._mac_key, head))
+            )
+        if not valid:
             raise StoreError(
                 f"audit chain {head.chain_id!r} in {self.store.url}: the head record (seq {head.seq}) is not "
                 f"signed by this chain's key, so the store was changed outside Proctor. Run proctor audit "

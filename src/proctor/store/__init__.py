@@ -45,13 +45,19 @@ class SealedRow(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class ChainHead:
-    """The last record of a chain, and the key that signs it now."""
+    """The last record of a chain, and the key that signs it now.
+
+    ``mac`` is set while the last record carries no signature yet (``last_signed < seq``): an HMAC over the
+    head by a secret derived from the signing key, so the writer that reopens the chain, or a verifier
+    holding the key, can tell its own unsigned records from records appended outside Proctor.
+    """
 
     chain_id: str
     seq: int
     hash: str
     last_signed: int | None
     public_key: str
+    mac: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +66,15 @@ class AuditBatch:
 
     The store writes ``rows`` and moves the chain head from ``expect`` (None: the chain must not exist yet)
     to ``head`` in one transaction, or writes nothing and returns False when the head is no longer
-    ``expect``.
+    ``expect`` (its seq, hash and last_signed). ``head_signature`` (with no rows) signs the record at
+    ``expect.seq``, which must have no signature yet: the one change a stored record may ever see.
     """
 
     chain_id: str
     expect: ChainHead | None
     head: ChainHead
     rows: tuple[SealedRow, ...] = ()
+    head_signature: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

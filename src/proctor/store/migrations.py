@@ -93,8 +93,36 @@ _AUDIT_POSTGRES = (
        FOR EACH ROW EXECUTE FUNCTION proctor_audit_append_only()""",
 )
 
+# Version 2: signatures at most every sign interval (see proctor.audit.chain). A chain head not signed yet
+# carries a MAC, and the newest record's missing signature may be added later: the append-only guard
+# allows exactly that one change, from NULL to a value, with every other column unchanged.
+_SEAL_SQLITE = (
+    "ALTER TABLE audit_chains ADD COLUMN mac TEXT",
+    "DROP TRIGGER audit_records_no_update",
+    """CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
+       WHEN NOT (OLD.signature IS NULL AND NEW.signature IS NOT NULL AND NEW.chain_id IS OLD.chain_id
+                 AND NEW.seq IS OLD.seq AND NEW.prev_hash IS OLD.prev_hash
+                 AND NEW.prev_signed IS OLD.prev_signed AND NEW.hash IS OLD.hash AND NEW.doc IS OLD.doc)
+       BEGIN SELECT RAISE(ABORT, 'audit records are append-only (only a missing signature may be added)'); END""",
+)
+
+_SEAL_POSTGRES = (
+    "ALTER TABLE audit_chains ADD COLUMN mac TEXT",
+    """CREATE OR REPLACE FUNCTION proctor_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF TG_OP = 'UPDATE' AND OLD.signature IS NULL AND NEW.signature IS NOT NULL
+            AND (NEW.chain_id, NEW.seq, NEW.prev_hash, NEW.prev_signed, NEW.hash, NEW.doc)
+                IS NOT DISTINCT FROM (OLD.chain_id, OLD.seq, OLD.prev_hash, OLD.prev_signed, OLD.hash, OLD.doc)
+         THEN
+           RETURN NEW;
+         END IF;
+         RAISE EXCEPTION 'audit records are append-only (only a missing signature may be added)';
+       END $$""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit chains and records", _AUDIT_SQLITE, _AUDIT_POSTGRES),
+    Migration(2, "chain head MAC; a missing signature may be added", _SEAL_SQLITE, _SEAL_POSTGRES),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -114,7 +114,7 @@ class PostgresStore:
         try:
             with self._pool.connection() as conn:
                 with conn.transaction():
-                    if not _move_head(conn, batch):
+                    if not _move_head(conn, batch) or not _sign_head(conn, batch):
                         raise _Conflict
                     if batch.rows:
                         with (
@@ -135,12 +135,14 @@ class PostgresStore:
         try:
             with self._pool.connection() as conn:
                 rows = conn.execute(
-                    "SELECT chain_id, seq, hash, last_signed, public_key FROM audit_chains"
+                    "SELECT chain_id, seq, hash, last_signed, public_key, mac FROM audit_chains"
                 ).fetchall()
         except (psycopg.Error, PoolTimeout) as exc:
             raise self._error("cannot read chain heads", exc) from exc
         return {
-            row[0]: ChainHead(row[0], int(row[1]), row[2], None if row[3] is None else int(row[3]), row[4])
+            row[0]: ChainHead(
+                row[0], int(row[1]), row[2], None if row[3] is None else int(row[3]), row[4], row[5]
+            )
             for row in rows
         }
 
@@ -180,23 +182,36 @@ def _move_head(conn: psycopg.Connection[Any], batch: AuditBatch) -> bool:
     head = batch.head
     if batch.expect is None:
         conn.execute(
-            "INSERT INTO audit_chains (chain_id, seq, hash, last_signed, public_key) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            (head.chain_id, head.seq, head.hash, head.last_signed, head.public_key),
+            "INSERT INTO audit_chains (chain_id, seq, hash, last_signed, public_key, mac) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (head.chain_id, head.seq, head.hash, head.last_signed, head.public_key, head.mac),
         )
         return True
     cur = conn.execute(
-        "UPDATE audit_chains SET seq = %s, hash = %s, last_signed = %s, public_key = %s, updated_at = now() "
-        "WHERE chain_id = %s AND seq = %s AND hash = %s",
+        "UPDATE audit_chains SET seq = %s, hash = %s, last_signed = %s, public_key = %s, mac = %s, "
+        "updated_at = now() "
+        "WHERE chain_id = %s AND seq = %s AND hash = %s AND last_signed IS NOT DISTINCT FROM %s::bigint",
         (
             head.seq,
             head.hash,
             head.last_signed,
             head.public_key,
+            head.mac,
             batch.chain_id,
             batch.expect.seq,
             batch.expect.hash,
+            batch.expect.last_signed,
         ),
+    )
+    return cur.rowcount == 1
+
+
+def _sign_head(conn: psycopg.Connection[Any], batch: AuditBatch) -> bool:
+    if batch.head_signature is None or batch.expect is None:
+        return True
+    cur = conn.execute(
+        "UPDATE audit_records SET signature = %s WHERE chain_id = %s AND seq = %s AND signature IS NULL",
+        (batch.head_signature, batch.chain_id, batch.expect.seq),
     )
     return cur.rowcount == 1
 

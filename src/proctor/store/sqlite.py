@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from functools import cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -27,6 +29,10 @@ _ORDER = {
     "newest": "time DESC, chain_id, seq DESC",
 }
 _ROW_COLUMNS = "chain_id, seq, prev_hash, prev_signed, hash, signature, doc"
+# Rows per INSERT statement: 128 rows x 7 columns stays under SQLite's oldest variable limit (999). Python's
+# sqlite3 releases the interpreter lock around every statement step, so executemany() would hand the lock
+# back and forth once per row while producer threads want it; one step per 128 rows lets them run.
+_ROWS_PER_INSERT = 128
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -180,14 +186,10 @@ class SQLiteStore:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    if not _move_head(conn, batch):
+                    if not _move_head(conn, batch) or not _sign_head(conn, batch):
                         conn.execute("ROLLBACK")
                         return False
-                    if batch.rows:
-                        conn.executemany(
-                            f"INSERT INTO audit_records ({_ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            batch.rows,  # SealedRow is a tuple in column order
-                        )
+                    _insert_rows(conn, batch.rows)
                     conn.execute("COMMIT")
                     return True
                 except BaseException:
@@ -204,11 +206,11 @@ class SQLiteStore:
         try:
             with self._reader() as conn:
                 rows = conn.execute(
-                    "SELECT chain_id, seq, hash, last_signed, public_key FROM audit_chains"
+                    "SELECT chain_id, seq, hash, last_signed, public_key, mac FROM audit_chains"
                 ).fetchall()
         except sqlite3.Error as exc:
             raise self._error("cannot read chain heads", exc) from exc
-        return {row[0]: ChainHead(row[0], row[1], row[2], row[3], row[4]) for row in rows}
+        return {row[0]: ChainHead(*row) for row in rows}
 
     def read_audit(self, query: AuditQuery) -> list[SealedRow]:
         where, params = _where(query)
@@ -235,26 +237,55 @@ def _schema_version(conn: sqlite3.Connection) -> int | None:
     return None if row is None or row[0] is None else int(row[0])
 
 
+def _insert_rows(conn: sqlite3.Connection, rows: Sequence[SealedRow]) -> None:
+    """Insert ``rows`` (tuples in column order) with few statements: full chunks, then halving sizes, so
+    only a handful of distinct statements ever reach the statement cache."""
+    start, total, size = 0, len(rows), _ROWS_PER_INSERT
+    while start < total:
+        while size > total - start:
+            size //= 2
+        conn.execute(_insert_sql(size), list(chain.from_iterable(rows[start : start + size])))
+        start += size
+
+
+@cache
+def _insert_sql(rows: int) -> str:
+    return f"INSERT INTO audit_records ({_ROW_COLUMNS}) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * rows)
+
+
 def _move_head(conn: sqlite3.Connection, batch: AuditBatch) -> bool:
     head = batch.head
     if batch.expect is None:
         conn.execute(
-            "INSERT INTO audit_chains (chain_id, seq, hash, last_signed, public_key) VALUES (?, ?, ?, ?, ?)",
-            (head.chain_id, head.seq, head.hash, head.last_signed, head.public_key),
+            "INSERT INTO audit_chains (chain_id, seq, hash, last_signed, public_key, mac) VALUES (?, ?, ?, ?, ?, ?)",
+            (head.chain_id, head.seq, head.hash, head.last_signed, head.public_key, head.mac),
         )
         return True
     cur = conn.execute(
-        "UPDATE audit_chains SET seq = ?, hash = ?, last_signed = ?, public_key = ?, "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE chain_id = ? AND seq = ? AND hash = ?",
+        "UPDATE audit_chains SET seq = ?, hash = ?, last_signed = ?, public_key = ?, mac = ?, "
+        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+        "WHERE chain_id = ? AND seq = ? AND hash = ? AND last_signed IS ?",
         (
             head.seq,
             head.hash,
             head.last_signed,
             head.public_key,
+            head.mac,
             batch.chain_id,
             batch.expect.seq,
             batch.expect.hash,
+            batch.expect.last_signed,
         ),
+    )
+    return cur.rowcount == 1
+
+
+def _sign_head(conn: sqlite3.Connection, batch: AuditBatch) -> bool:
+    if batch.head_signature is None or batch.expect is None:
+        return True
+    cur = conn.execute(
+        "UPDATE audit_records SET signature = ? WHERE chain_id = ? AND seq = ? AND signature IS NULL",
+        (batch.head_signature, batch.chain_id, batch.expect.seq),
     )
     return cur.rowcount == 1
 
@@ -277,8 +308,14 @@ def _where(query: AuditQuery) -> tuple[list[str], list[Any]]:
             where.append(f"{column} = ?")
             params.append(value)
     if query.after is not None and query.order != "newest":
-        where.append("(chain_id, seq) > (?, ?)" if query.order == "chain" else "(chain_id, seq) < (?, ?)")
-        params.extend(query.after)
+        if query.after[0] == query.chain_id:
+            # Within one chain, a plain seq bound: SQLite uses a row-value bound only for its first column,
+            # so each page of a chain walk would rescan the chain from its start.
+            where.append("seq > ?" if query.order == "chain" else "seq < ?")
+            params.append(query.after[1])
+        else:
+            where.append("(chain_id, seq) > (?, ?)" if query.order == "chain" else "(chain_id, seq) < (?, ?)")
+            params.extend(query.after)
     if query.seq_to is not None:
         where.append("seq <= ?")
         params.append(query.seq_to)
