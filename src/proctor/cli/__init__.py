@@ -6,11 +6,12 @@ import click
 
 from proctor import __version__
 from proctor.cli.check import check
+from proctor.cli.options import CONTEXT
 from proctor.cli.policy import policy
 from proctor.cli.serve import serve
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="proctor")
 def cli() -> None:
     """Proctor: policy checks, redaction, approvals and a tamper-evident audit trail for LLM calls.

@@ -19,6 +19,7 @@ from proctor.audit import keys as keymod
 from proctor.audit.export import ExportFilter, ExportSummary, export_jsonl
 from proctor.audit.record import AuditRecord, format_time
 from proctor.audit.verify import VerifySummary, verify
+from proctor.cli.options import CONTEXT
 from proctor.errors import AuditIntegrityError, ProctorError
 from proctor.store import AuditQuery, SealedRow, Store, open_store
 
@@ -101,7 +102,7 @@ def _from_config(path: str) -> Any:
         raise click.exceptions.Exit(2) from None
 
 
-@click.group("audit")
+@click.group("audit", context_settings=CONTEXT)
 @click.option(
     "--config",
     "config_file",

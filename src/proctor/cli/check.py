@@ -9,7 +9,7 @@ from typing import IO, Any
 
 import click
 
-from proctor.cli.options import fail, make_governor, policy_option
+from proctor.cli.options import CONTEXT, fail, make_governor, policy_option
 from proctor.decision import Action, Decision
 from proctor.governor import Governor
 from proctor.identity import Identity
@@ -19,7 +19,7 @@ _COLORS = {Action.DENY: "red", Action.REQUIRE_APPROVAL: "yellow", Action.REDACT:
            Action.ALLOW: "green"}
 
 
-@click.command()
+@click.command(context_settings=CONTEXT)
 @click.argument("text", required=False, metavar="TEXT|-|FILE")
 @policy_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the human-readable result.")

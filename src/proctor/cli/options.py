@@ -14,6 +14,9 @@ from proctor.policy import DEFAULT_POLICIES, PolicySet, load_policies
 F = TypeVar("F", bound=Callable[..., Any])
 
 USAGE_ERROR = 2
+# Every command sets these itself, so help looks the same whether it runs under `proctor` or on its own
+# (click caches each command's help option from the first context it sees).
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def policy_option(f: F) -> F:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from proctor.cli.options import USAGE_ERROR, fail, load_policy_set
+from proctor.cli.options import CONTEXT, USAGE_ERROR, fail, load_policy_set
 from proctor.errors import ProctorError
 from proctor.policy import builtin_packs, load_policies
 from proctor.policy.fixtures import FixtureError, run_fixture_dir
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 def policy() -> None:
     """Validate, list and test policy files.
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from proctor.cli.options import fail
+from proctor.cli.options import CONTEXT, fail
 from proctor.errors import ProctorError
 
 
-@click.command()
+@click.command(context_settings=CONTEXT)
 @click.option("--config", "-c", "config_file", type=click.Path(dir_okay=False), default=None,
               envvar="PROCTOR_CONFIG", show_envvar=True,
               help="YAML settings file (storage, policies, providers, failure_mode, server, audit, limits). "
