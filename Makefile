@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run demo test lint typecheck accuracy speed bench clean
+.PHONY: run demo bench-audit test lint typecheck accuracy speed bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ accuracy: $(VENV)/.test
 speed: $(VENV)/.test
 	$(PIP) install presidio-analyzer
 	$(BIN)/python -m benchmarks.speed
+
+## bench-audit: sealed append and verify throughput on SQLite and PostgreSQL
+bench-audit: $(VENV)/.test
+	$(BIN)/python -m benchmarks.audit
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
