@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from benchmarks.results import write_section
 from proctor.audit import (
     AuditLog,
     AuditRecord,
@@ -35,7 +36,7 @@ from proctor.audit import (
 from proctor.audit.keys import SigningKey, VerifyKey, read_public_key
 from proctor.identity import Identity
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+RESULTS = Path(__file__).resolve().parents[1] / "RESULTS.md"
 TARGETS = {"sqlite": 20_000, "postgresql": 10_000, "verify": 100_000}
 
 
@@ -304,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         help="admin URL of a PostgreSQL server; a throwaway database is created and dropped",
     )
     parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="markdown file to write")
+    parser.add_argument("--output", type=Path, default=RESULTS,
+                        help="markdown file whose audit section is rewritten (default: benchmarks/RESULTS.md)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
 
@@ -345,9 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     body = to_markdown(rows, info, crypto, costs, postgres_version)
     print(body)
     if not args.no_write:
-        args.output.write_text(
-            f"## Audit trail: sealed appends and verification\n\n{body}\n", encoding="utf-8"
-        )
+        write_section("audit", "Audit trail: sealed appends and verification", body, path=args.output)
         print(f"\nwritten to {args.output}", file=sys.stderr)
     return 0
 
