@@ -112,9 +112,7 @@ def test_stream_secret_split_across_chunks_never_reaches_client(client: openai.O
     assert "secret.github_token" in record.finding_counts
 
 
-def test_stream_redacts_email(client: openai.OpenAI, fake: FakeUpstream) -> None:
-    from proctor.policy import load_policies  # noqa: F401  (pack exists; default redacts email on input only)
-
+def test_stream_output_email_passes_under_default_policies(client: openai.OpenAI, fake: FakeUpstream) -> None:
     fake.reply_chunks = ["Contact ", "jane@", "example.com", " today."]
     stream = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "who?"}],
                                             stream=True)
