@@ -9,12 +9,14 @@ Environment variables are read here, once, at start-up, and nowhere else:
 ``PROCTOR_FAILURE_MODE``   ``open`` or ``closed``, overrides ``failure_mode``
 ``PROCTOR_HOST``           listen address, overrides ``server.host``
 ``PROCTOR_PORT``           listen port, overrides ``server.port``
+``PROCTOR_AUTH``           ``off`` or ``keys``, overrides ``auth``
 ``PROCTOR_REQUIRE_SERVICES``  tests only: ``1`` turns "service missing" skips into failures
 ``XDG_CACHE_HOME``         where compiled Hyperscan databases are cached (default ``~/.cache``), read by
                            ``proctor.detect.scan``
 =========================  ==========================================================================
 
-Provider keys named by ``providers[].api_key_env`` are read by the provider at start-up.
+Provider keys named by ``providers[].api_key_env`` are read by the provider at start-up, and the webhook
+secret named by ``approvals.webhook_secret_env`` when the approvals service starts.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from proctor.errors import ConfigError
 from proctor.providers import BUILTIN_PROVIDERS, ProviderConfig
 
 FAILURE_MODES = ("open", "closed")
-TOP_KEYS = ("storage", "policies", "providers", "failure_mode", "server", "audit", "limits", "auth")
+TOP_KEYS = ("storage", "policies", "providers", "failure_mode", "server", "audit", "limits", "auth", "approvals")
+AUTH_MODES = ("off", "keys")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 DEFAULT_PROVIDERS = (
     ProviderConfig(name="echo", kind="echo", models=("echo", "echo-*")),
     ProviderConfig(name="openai", kind="openai", base_url="https://api.openai.com/v1", api_key_env="OPENAI_API_KEY",
@@ -50,6 +54,23 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalSettings:
+    """The approvals queue. ``ttl_s``: how long a request waits for a reviewer before it expires (and is
+    denied). ``max_wait_s``: the longest ``X-Proctor-Wait-Approval`` a caller may ask for. ``webhook_urls``
+    receive every transition, signed with the secret in the environment variable ``webhook_secret_env``;
+    that secret is also needed for a request's own ``notify_url``."""
+
+    ttl_s: float = 3600.0
+    max_wait_s: float = 300.0
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret_env: str | None = None
+
+    @property
+    def webhook_secret(self) -> str | None:
+        return os.environ.get(self.webhook_secret_env) if self.webhook_secret_env else None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything ``proctor serve`` needs; defaults are the embedded, no-network set-up."""
 
@@ -63,6 +84,11 @@ class Settings:
     audit_key_file: str | None = None
     audit_sync: bool = False
     limits: Limits = field(default_factory=Limits)
+    # "keys": every call needs a Proctor API key (``proctor keys create``). Off is allowed on loopback only,
+    # unless ``auth: off`` is written explicitly.
+    auth: str = "off"
+    auth_explicit: bool = False
+    approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
     source: str = "defaults"
 
 
@@ -160,9 +186,52 @@ def _apply(settings: Settings, data: Mapping[str, Any], source: str) -> Settings
             raise _fail(source, f"limits.{key}", "a positive number", value)
         lim = replace(lim, **{key: type(getattr(lim, key))(value)})
     changes["limits"] = lim
-    if "auth" in data and data["auth"] not in (None, "off"):
-        raise _fail(source, "auth", "off (API keys arrive with `auth: keys` in a later release)", data["auth"])
+    if "auth" in data:
+        if data["auth"] not in AUTH_MODES:
+            raise _fail(source, "auth", "off or keys", data["auth"])
+        changes["auth"], changes["auth_explicit"] = data["auth"], True
+    if "approvals" in data:
+        changes["approvals"] = _approvals(source, data["approvals"])
     return replace(settings, **changes)
+
+
+def _approvals(source: str, value: Any) -> ApprovalSettings:
+    keys = ("ttl_s", "max_wait_s", "webhook_urls", "webhook_secret_env")
+    if not isinstance(value, dict) or set(value) - set(keys):
+        raise _fail(source, "approvals", f"a mapping with some of {', '.join(keys)}", value)
+    out = ApprovalSettings()
+    for key in ("ttl_s", "max_wait_s"):
+        if key in value:
+            v = value[key]
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
+                raise _fail(source, f"approvals.{key}", "a positive number of seconds", v)
+            out = replace(out, ttl_s=float(v)) if key == "ttl_s" else replace(out, max_wait_s=float(v))
+    if "webhook_urls" in value:
+        urls = _str_list(source, "approvals.webhook_urls", value["webhook_urls"])
+        bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+        if bad:
+            raise _fail(source, "approvals.webhook_urls", "http:// or https:// URLs", bad[0])
+        out = replace(out, webhook_urls=urls)
+    if "webhook_secret_env" in value:
+        name = value["webhook_secret_env"]
+        if not isinstance(name, str) or not name:
+            raise _fail(source, "approvals.webhook_secret_env", "the name of an environment variable", name)
+        out = replace(out, webhook_secret_env=name)
+    if out.webhook_urls and not out.webhook_secret_env:
+        raise _fail(source, "approvals.webhook_secret_env", "the environment variable holding the webhook "
+                    "signing secret (webhooks are always signed)", None)
+    return out
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse to serve without authentication beyond loopback unless the config says ``auth: off``."""
+    if settings.auth == "off" and not settings.auth_explicit and settings.host not in LOOPBACK_HOSTS:
+        raise ConfigError(f"{settings.source}: key 'auth': listening on {settings.host} without authentication; "
+                          "set `auth: keys` (and create keys with `proctor keys create`), or write `auth: off` "
+                          "to serve this address without authentication on purpose")
+    if settings.approvals.webhook_secret_env and not settings.approvals.webhook_secret:
+        raise ConfigError(f"{settings.source}: key 'approvals.webhook_secret_env': the environment variable "
+                          f"{settings.approvals.webhook_secret_env} is not set")
 
 
 def _port(source: str, key: str, value: Any) -> int:
@@ -202,6 +271,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
         overrides["policies"] = [s.strip() for s in env["PROCTOR_POLICIES"].split(",") if s.strip()]
     if env.get("PROCTOR_FAILURE_MODE"):
         overrides["failure_mode"] = env["PROCTOR_FAILURE_MODE"]
+    if env.get("PROCTOR_AUTH"):
+        overrides["auth"] = env["PROCTOR_AUTH"]
     server: dict[str, Any] = {}
     if env.get("PROCTOR_HOST"):
         server["host"] = env["PROCTOR_HOST"]

@@ -5,7 +5,7 @@ ProctorError
 ├── ConfigError            names the key, the value found, what was expected
 │   └── PolicyFileError    names the file, line and field
 ├── BlockedError           carries the Decision: PolicyDenied, ApprovalRequired, ApprovalRejected,
-│                          ApprovalExpired
+│                          ApprovalExpired (and ApprovalTimeout)
 ├── ProviderError          provider, status, whether a retry can help; ProviderTimeout
 ├── StoreError             database unreachable, locked or not migrated
 └── AuditIntegrityError    names the first bad record
@@ -64,13 +64,16 @@ class PolicyFileError(ConfigError):
 class BlockedError(ProctorError):
     """Raised by calls that would otherwise go ahead (a governed completion) when policy stops them.
 
-    ``check()`` never raises this: it returns the Decision. ``decision`` is the Decision that blocked and
-    ``decision_id`` the id of the call's audit record (None outside a recorded call).
+    ``check()`` never raises this: it returns the Decision. ``decision`` is the Decision that blocked,
+    ``decision_id`` the id of the call's audit record (None outside a recorded call) and ``approval_id`` the
+    approval request the call is held on (approval errors only).
     """
 
-    def __init__(self, decision: Decision, message: str | None = None, *, decision_id: str | None = None) -> None:
+    def __init__(self, decision: Decision, message: str | None = None, *, decision_id: str | None = None,
+                 approval_id: str | None = None) -> None:
         self.decision = decision
         self.decision_id = decision_id
+        self.approval_id = approval_id
         super().__init__(message or decision.reason)
 
     @property
@@ -96,6 +99,11 @@ class ApprovalRejected(BlockedError):
 
 class ApprovalExpired(BlockedError):
     """Raised when the approval the call waited for expired or the wait timed out (default-deny)."""
+
+
+class ApprovalTimeout(ApprovalExpired):
+    """Raised when the caller's wait ended while the approval was still pending; ``approval_id`` can be
+    waited on again, or the call retried with it once approved."""
 
 
 class ProviderError(ProctorError):

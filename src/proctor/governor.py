@@ -6,6 +6,7 @@ integrations) call it and never reach into a stage.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import json
@@ -14,18 +15,28 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Union, cast
 
 from proctor.contexts import Context, ContextCache
 from proctor.decision import Action, Decision
 from proctor.detect import Detector, load_detectors
 from proctor.detect.custom import CustomDetector
-from proctor.errors import ApprovalRequired, PolicyDenied, ProviderError
+from proctor.errors import (
+    ApprovalExpired,
+    ApprovalRejected,
+    ApprovalRequired,
+    ApprovalTimeout,
+    PolicyDenied,
+    ProviderError,
+)
 from proctor.findings import Finding
 from proctor.identity import Identity
 
 if TYPE_CHECKING:
+    from proctor.approvals import Approval, Approvals
     from proctor.config import Settings
+    from proctor.keys import KeyRing
+    from proctor.store import Store
 from proctor.policy import PolicySet, load_policies
 from proctor.policy.model import Policy
 from proctor.providers import Provider, ProviderConfig, ProviderRouter
@@ -80,6 +91,8 @@ class CallContext:
     decision_id: str
     trace_id: str
     api_key: str | None = field(default=None, repr=False)  # forwarded for this call only; never stored
+    approval_id: str | None = None  # an approved request this call may spend (X-Proctor-Approval-Id)
+    wait_s: float = 0.0  # how long a held call waits for its reviewer (X-Proctor-Wait-Approval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +144,8 @@ class Governor:
         providers: Sequence[ProviderConfig] | None = None,
         audit: AuditSink | None = None,
         stream_holdback: int = 256,
+        approvals: Approvals | None = None,
+        keys: KeyRing | None = None,
     ) -> None:
         if policies is None:
             policies = load_policies()
@@ -150,6 +165,9 @@ class Governor:
         self.audit = audit
         self.stream_holdback = stream_holdback
         self.contexts = ContextCache()
+        self.approvals = approvals
+        self.keys = keys
+        self._store: Store | None = None  # opened by from_settings for approvals and keys; closed by aclose
 
     @classmethod
     def from_settings(cls, settings: Settings, *, audit: AuditSink | bool | None = True,
@@ -169,8 +187,21 @@ class Governor:
                                  failure_mode=mode, chain_id=chain_id)
         else:
             sink = audit or None
+        from proctor.approvals import Approvals
+        from proctor.config import check_exposure
+        from proctor.keys import KeyRing
+        from proctor.store import open_store
+        from proctor.webhooks import WebhookSender
+
+        check_exposure(settings)
         gov = cls(load_policies(*settings.policies), providers=settings.providers, audit=sink,
                   stream_holdback=settings.limits.stream_holdback_chars)
+        store = gov._store = open_store(settings.storage)
+        conf = settings.approvals
+        secret = conf.webhook_secret
+        hooks = WebhookSender(conf.webhook_urls, secret) if secret else None
+        gov.approvals = Approvals(store, ttl_s=conf.ttl_s, audit=sink, webhooks=hooks)
+        gov.keys = KeyRing(store)
         gov.warm_up()
         return gov
 
@@ -183,9 +214,13 @@ class Governor:
         """Close provider connections and flush and close the audit log."""
         if self._router is not None:
             await self._router.aclose()
+        if self.approvals is not None and self.approvals.webhooks is not None:
+            self.approvals.webhooks.close()
         close = getattr(self.audit, "close", None)
         if callable(close):
             close()
+        if self._store is not None:
+            self._store.close()
 
     # -- check ---------------------------------------------------------------------------------------
     def check(self, text_or_messages: CheckInput, identity: Identity | None = None, scope: str = "input") -> Decision:
@@ -273,15 +308,90 @@ class Governor:
         if decision.action is Action.REQUIRE_APPROVAL:
             raise ApprovalRequired(decision, decision_id=decision_id)
 
-    def _admit(self, body: Mapping[str, Any], ctx: CallContext, messages: Any, prompt: Any) -> _CallRecord:
-        """Check the input; record and raise when blocked; else return the call's record-in-progress."""
+    async def _admit(self, body: Mapping[str, Any], ctx: CallContext, messages: Any, prompt: Any) -> _CallRecord:
+        """Check the input; record and raise when blocked; else return the call's record-in-progress.
+
+        A call held for approval goes ahead when it brings an approved request for the same prompt
+        (``ctx.approval_id``) or, when it asked to wait (``ctx.wait_s``), once a reviewer approves.
+        """
         started = time.perf_counter()  # latency covers the checks too
         decision = self.check(messages, ctx.identity, "input")
         call = _CallRecord(self, ctx, str(body.get("model") or ""), prompt, decision, started)
-        if not decision.allowed:
+        if decision.action is Action.REQUIRE_APPROVAL and self.approvals is not None:
+            await self._approve(call, messages)
+        elif not decision.allowed:
             call.finish(status="held" if decision.action is Action.REQUIRE_APPROVAL else "blocked")
             self._block(decision, ctx.decision_id)
         return call
+
+    async def _approve(self, call: _CallRecord, messages: Any) -> None:
+        """Let a held call through with an approval, or queue one (and wait when asked); raises otherwise."""
+        from proctor.approvals import ApprovalError, review_messages
+        from proctor.audit.record import sha256_text
+
+        assert self.approvals is not None
+        ctx, decision = call.ctx, call.input
+        prompt_sha = sha256_text(call.prompt_json() or "")
+        approval: Approval | None = None
+        note = ""
+        if ctx.approval_id:
+            try:
+                used = await asyncio.to_thread(self.approvals.use, ctx.approval_id, tenant=ctx.identity.tenant,
+                                               prompt_sha256=prompt_sha)
+            except ApprovalError as exc:
+                if exc.code == "not_approved" and exc.approval is not None:
+                    if exc.approval.current() != "pending":
+                        self._approval_outcome(call, exc.approval)
+                    approval = exc.approval  # still pending: hold on the same request
+                else:  # unknown, spent, or made for another prompt: this call needs its own
+                    note = f" (approval {ctx.approval_id} was not used: {exc})"
+            else:
+                call.meta["approval_id"] = used.id
+                return
+        if approval is None:
+            approval = await asyncio.to_thread(
+                self.approvals.create, ctx.identity, decision, query=review_messages(messages, decision),
+                prompt_sha256=prompt_sha, decision_id=ctx.decision_id, trace_id=ctx.trace_id,
+                severity=self.severity(decision))
+        call.meta["approval_id"] = approval.id
+        call.finish(status="held")
+        if ctx.wait_s <= 0:
+            raise ApprovalRequired(decision, f"{decision.reason} Approval request {approval.id} is pending{note}.",
+                                   decision_id=ctx.decision_id, approval_id=approval.id)
+        final = await self.approvals.wait(approval.id, ctx.wait_s, ctx.identity.tenant)
+        if final.current() == "approved":
+            try:
+                await asyncio.to_thread(self.approvals.use, approval.id, tenant=ctx.identity.tenant,
+                                        prompt_sha256=prompt_sha)
+            except ApprovalError as exc:  # spent by a racing retry of the same call
+                raise ApprovalRequired(decision, str(exc), decision_id=ctx.decision_id,
+                                       approval_id=approval.id) from None
+            call.reopen()
+            return
+        self._approval_outcome(call, final)
+
+    def _approval_outcome(self, call: _CallRecord, approval: Approval) -> None:
+        """Record and raise the error for an approval that does not admit the call (rejected, expired, or
+        still pending when the wait ended)."""
+        decision, ctx, state = call.input, call.ctx, approval.current()
+        call.meta["approval_id"] = approval.id
+        call.finish(status=state if state in ("rejected", "expired") else "held")
+        if state == "rejected":
+            why = f" Reviewer's comment: {approval.comment}" if approval.comment else ""
+            raise ApprovalRejected(decision, f"Approval request {approval.id} was rejected by "
+                                   f"{approval.reviewer_id or 'a reviewer'}.{why}", decision_id=ctx.decision_id,
+                                   approval_id=approval.id)
+        if state == "expired":
+            raise ApprovalExpired(decision, f"Approval request {approval.id} expired before a reviewer decided "
+                                  "(default-deny).", decision_id=ctx.decision_id, approval_id=approval.id)
+        raise ApprovalTimeout(decision, f"Approval request {approval.id} is still pending after waiting "
+                              f"{ctx.wait_s:g}s.", decision_id=ctx.decision_id, approval_id=approval.id)
+
+    def severity(self, decision: Decision) -> str:
+        """The highest severity among the policies that decided (``medium`` when none says)."""
+        order = ("low", "medium", "high", "critical")
+        found = [p.severity for p in self.policies if p.id in decision.policies and p.severity in order]
+        return max(found, key=order.index) if found else "medium"
 
     def _route_for(self, call: _CallRecord) -> Provider:
         try:
@@ -299,7 +409,7 @@ class Governor:
         ``ProviderError`` when the upstream fails; every outcome is recorded first.
         """
         messages = body.get("messages") or []
-        call = self._admit(body, ctx, messages, messages)
+        call = await self._admit(body, ctx, messages, messages)
         decision = call.input
         send = dict(body)
         if decision.action is Action.REDACT and decision.redacted is not None:
@@ -332,7 +442,7 @@ class Governor:
         forward to the model's provider. Raises like ``chat``."""
         raw = body.get("input")
         texts = [raw] if isinstance(raw, str) else list(raw or [])
-        call = self._admit(body, ctx, [{"role": "user", "content": t} for t in texts], raw)
+        call = await self._admit(body, ctx, [{"role": "user", "content": t} for t in texts], raw)
         decision = call.input
         send = dict(body)
         if decision.action is Action.REDACT and isinstance(decision.redacted, list):
@@ -369,7 +479,7 @@ class Governor:
         return call.finish(status=status, error=error)
 
     # -- gateway mode: the client calls the model itself, between a pre-check and an audit call ----------
-    def pre_check(self, query: str, ctx: CallContext) -> tuple[Decision, Context | None]:
+    def pre_check(self, query: CheckInput, ctx: CallContext) -> tuple[Decision, Context | None]:
         """Check ``query``; when allowed, open a context for the later ``audit_llm_call``.
 
         A blocked pre-check is recorded at once (there will be no LLM call to audit); an allowed one is
@@ -377,24 +487,52 @@ class Governor:
         """
         started = time.perf_counter()
         decision = self.check(query, ctx.identity, "input")
-        if not decision.allowed:
-            call = _CallRecord(self, ctx, ctx.identity.model or "", query, decision, started)
-            call.finish(status="held" if decision.action is Action.REQUIRE_APPROVAL else "blocked")
-            return decision, None
         from proctor.audit.record import sha256_text
 
-        return decision, self.contexts.create(ctx.identity, decision, ctx.decision_id, sha256_text(query))
+        prompt = query if isinstance(query, str) else _canonical(query)  # messages hash as _CallRecord does
+        if not decision.allowed:
+            call = _CallRecord(self, ctx, ctx.identity.model or "", query, decision, started)
+            if decision.action is Action.REQUIRE_APPROVAL and self.approvals is not None:
+                # The held pre-check's context is the approval request: an approval made later, on any
+                # replica, lets the audit of the LLM call that follows it in (see audit_llm_call).
+                from proctor.approvals import review_messages
+
+                approval = self.approvals.create(
+                    ctx.identity, decision, query=review_messages(query, decision),
+                    prompt_sha256=sha256_text(prompt), decision_id=ctx.decision_id, trace_id=ctx.trace_id,
+                    request_type="llm_call", severity=self.severity(decision))
+                call.meta["approval_id"] = call.context_id = approval.id
+                call.finish(status="held")
+                return decision, Context(approval.id, ctx.identity, decision, ctx.decision_id,
+                                         approval.prompt_sha256 or "", approval.expires_at)
+            call.finish(status="held" if decision.action is Action.REQUIRE_APPROVAL else "blocked")
+            return decision, None
+        return decision, self.contexts.create(ctx.identity, decision, ctx.decision_id, sha256_text(prompt))
 
     def audit_llm_call(self, context_id: str, *, response_summary: str, provider: str, model: str,
                        tokens_in: int | None, tokens_out: int | None, latency_ms: float | None,
-                       trace_id: str) -> str | None:
+                       trace_id: str, status: str = "ok", error: str | None = None,
+                       tenant: str | None = None) -> str | None:
         """Record the LLM call a pre-check allowed; return the record id, or None for an unknown or
-        expired context. The response summary is checked (output policies) and hashed, never stored."""
+        expired context. The response summary is checked (output policies) and hashed, never stored.
+
+        A context held for approval is accepted once approved, for the contexts' TTL after the decision
+        (the approval extends it). An LLM call audited while its approval is pending, rejected or expired is
+        still recorded, with status ``error``, and then ApprovalError is raised. ``tenant`` (the caller's,
+        when auth is on) must own the context.
+        """
         context = self.contexts.take(context_id)
+        meta: dict[str, str] = {}
         if context is None:
+            context = self._approved_context(context_id, tenant, trace_id, model, provider)
+            if context is None:
+                return None
+            meta["approval_id"] = context.id
+        elif tenant is not None and context.identity.tenant != tenant:
             return None
         ctx = CallContext(context.identity, context.decision_id, trace_id)
         call = _CallRecord(self, ctx, model, None, context.decision, time.perf_counter())
+        call.meta.update(meta)
         call.prompt_sha256 = context.prompt_sha256
         call.context_id = context.id
         call.provider = provider
@@ -403,7 +541,48 @@ class Governor:
         out = self.check(response_summary, context.identity, "output") if response_summary else None
         if out is not None:
             call.output(out, [{"content": response_summary}])
-        return call.finish(status="ok") or context.id
+        return call.finish(status=status, error=error) or context.id
+
+    def _approved_context(self, approval_id: str, tenant: str | None, trace_id: str, model: str,
+                          provider: str) -> Context | None:
+        from proctor.approvals import ApprovalError
+
+        if self.approvals is None:
+            return None
+        try:
+            approval = self.approvals.get(approval_id, tenant)
+        except ApprovalError:
+            return None
+        state = approval.current()
+        decision = Decision(Action.REQUIRE_APPROVAL, policies=approval.policies, reason=approval.reason,
+                            scope="input")
+        late = approval.decided_at is not None and approval.decided_at + self.contexts.ttl_s < time.time()
+        if state != "approved" or late or approval.used_at is not None:
+            ctx = CallContext(approval.identity, approval.decision_id or "", trace_id)
+            call = _CallRecord(self, ctx, model, None, decision, time.perf_counter())
+            call.provider, call.prompt_sha256, call.context_id = provider, approval.prompt_sha256, approval.id
+            call.meta["approval_id"] = approval.id
+            why = f"approval {approval.id} is {state}"
+            if state == "approved":
+                why = f"approval {approval.id} was already used" if approval.used_at is not None else \
+                    f"approval {approval.id} was decided more than {self.contexts.ttl_s:g}s ago"
+            call.finish(status="error", error=f"LLM call audited without a usable approval: {why}")
+            raise ApprovalError("not_approved", f"The LLM call was recorded, but {why}: it was not allowed.",
+                                approval)
+        self.approvals.use(approval.id, tenant=approval.tenant, prompt_sha256=None)
+        return Context(approval.id, approval.identity, decision, approval.decision_id or "",
+                       approval.prompt_sha256 or "", time.time() + self.contexts.ttl_s)
+
+    # -- calls that something else sends upstream (the LiteLLM proxy): Proctor checks and records ----------
+    async def admit(self, body: Mapping[str, Any], ctx: CallContext) -> ExternalCall:
+        """Check the input of a chat call whose upstream request another component makes.
+
+        Records the call and raises ``PolicyDenied`` / ``ApprovalRequired`` when blocked; else returns the
+        call in progress: its ``input`` Decision holds the redacted messages to send, and ``respond``,
+        ``stream`` or ``fail`` checks the output and writes the one audit record.
+        """
+        messages = body.get("messages") or []
+        return ExternalCall(self, await self._admit(body, ctx, messages, messages))
 
     async def chat_stream(self, body: Mapping[str, Any], ctx: CallContext) -> AsyncIterator[dict[str, Any]]:
         """Run a streaming chat completion; yields chunk bodies, or a final ``{"error": ...}`` event.
@@ -413,7 +592,7 @@ class Governor:
         across chunks is caught before the client sees any of it.
         """
         messages = body.get("messages") or []
-        call = self._admit(body, ctx, messages, messages)
+        call = await self._admit(body, ctx, messages, messages)
         send = dict(body)
         if call.input.action is Action.REDACT and call.input.redacted is not None:
             send["messages"] = call.input.redacted
@@ -495,6 +674,71 @@ class Governor:
         call.finish(status="blocked")
         return {"error": {"message": f"Response blocked by policy: {decision.reason}", "type": "policy_violation",
                           "code": "policy_denied", "param": None}}
+
+
+class ExternalCall:
+    """A governed chat call whose upstream request someone else makes (``Governor.admit``)."""
+
+    def __init__(self, gov: Governor, call: _CallRecord) -> None:
+        self._gov = gov
+        self._call = call
+
+    @property
+    def input(self) -> Decision:
+        """The input Decision; when redacting, ``redacted`` holds the messages to send instead."""
+        return self._call.input
+
+    def respond(self, response: Mapping[str, Any]) -> dict[str, Any]:
+        """Check a chat.completion body, record the call, and return the body to deliver (redacted when
+        policy says so). Raises ``PolicyDenied`` / ``ApprovalRequired`` when the output is blocked."""
+        call = self._call
+        call.usage(response.get("usage"))
+        raw = response.get("choices")
+        choices = [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+        outputs = [c.get("message") or {} for c in choices]
+        out = self._gov.check(outputs, call.ctx.identity, "output") if outputs else Decision(Action.ALLOW,
+                                                                                             scope="output")
+        call.output(out, outputs)
+        if not out.allowed:
+            call.finish(status="blocked")
+            self._gov._block(out, call.ctx.decision_id)
+        body = dict(response)
+        if out.action is Action.REDACT and isinstance(out.redacted, list):
+            body["choices"] = [dict(c, message=m) for c, m in zip(choices, out.redacted, strict=True)]
+        call.finish(status="ok")
+        return body
+
+    def stream(self, chunks: AsyncIterator[dict[str, Any]], *, caller_wants_usage: bool = True
+               ) -> AsyncIterator[dict[str, Any]]:
+        """Release chat.completion.chunk bodies through the same hold-back guard as ``chat_stream``; ends
+        with an ``{"error": ...}`` event instead of any denied span, and records the call at the end."""
+        gov, call = self._gov, self._call
+
+        def check_output(text: str) -> Decision:
+            return gov.check(text, call.ctx.identity, "output")
+
+        relay = cast(Provider, _Relay(chunks))
+        return gov._guarded(relay, {}, call.ctx, call, check_output, caller_wants_usage)
+
+    def fail(self, error: str) -> None:
+        """Record the call as failed upstream (no-op once it was recorded)."""
+        self._call.finish(status="error", error=error)
+
+
+class _Relay:
+    """Stands in for a provider in ``Governor._guarded``: yields chunks someone else already requested."""
+
+    name = "external"
+
+    def __init__(self, chunks: AsyncIterator[dict[str, Any]]) -> None:
+        self._chunks = chunks
+
+    def stream(self, body: Mapping[str, Any], api_key: str | None) -> AsyncIterator[dict[str, Any]]:
+        return self._chunks
+
+
+def _canonical(messages: Any) -> str:
+    return json.dumps(messages, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _as_log(decision: Decision) -> Decision:
@@ -593,6 +837,17 @@ class _CallRecord:
         self.context_id: str | None = None
         self.latency_override: float | None = None  # gateway mode: the client measured the LLM call
         self.cost_override: float | None = None  # LiteLLM callback: LiteLLM's own cost estimate
+        self.meta: dict[str, str] = {}
+        self.done = False
+
+    def prompt_json(self) -> str | None:
+        """The prompt as the audit hashes it: canonical JSON of the messages (a string stays itself)."""
+        if self.messages is None:
+            return None
+        return json.dumps(self.messages, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    def reopen(self) -> None:
+        """After the held record was written and approval came: the call goes on and writes its own."""
         self.done = False
 
     def usage(self, usage: Any) -> None:
@@ -632,8 +887,7 @@ class _CallRecord:
         action = max((d.action for d in decisions), key=lambda a: a.rank)
         latency = self.latency_override if self.latency_override is not None else \
             round((time.perf_counter() - self.started) * 1000, 3)
-        prompt = None if self.messages is None else \
-            json.dumps(self.messages, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        prompt = self.prompt_json()
         record = AuditRecord.new(
             identity=self.ctx.identity,
             prompt=prompt,
@@ -653,6 +907,7 @@ class _CallRecord:
             status=status,
             error=error,
             context_id=self.context_id,
+            meta=self.meta or None,
         )
         if self.prompt_sha256 is not None:  # gateway mode: the prompt was hashed at pre-check time
             record = dataclasses.replace(record, prompt_sha256=self.prompt_sha256)

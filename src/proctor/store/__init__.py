@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import NamedTuple, Protocol, runtime_checkable
 
+from proctor.approvals import ApprovalStore
 from proctor.errors import StoreError
+from proctor.keys import KeyStore
 
 ENTRY_POINT_GROUP = "proctor.stores"
 AUDIT_ORDERS = ("chain", "chain_desc", "newest")
@@ -127,8 +129,9 @@ class AuditStore(Protocol):
 
 
 @runtime_checkable
-class Store(AuditStore, Protocol):
-    """A Proctor store: every concern's methods, plus its URL (password hidden) and close()."""
+class Store(AuditStore, ApprovalStore, KeyStore, Protocol):
+    """A Proctor store: every concern's methods (audit, approvals, keys), plus its URL (password hidden) and
+    close(). The built-in SQL stores get approvals and keys from ``proctor.store.tables.SqlTables``."""
 
     @property
     def url(self) -> str: ...

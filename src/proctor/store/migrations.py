@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from proctor.errors import StoreError
+from proctor.store.tables import table_ddl
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,8 @@ _SEAL_POSTGRES = (
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit chains and records", _AUDIT_SQLITE, _AUDIT_POSTGRES),
     Migration(2, "chain head MAC; a missing signature may be added", _SEAL_SQLITE, _SEAL_POSTGRES),
+    # Version 3: the approvals queue and API keys (proctor.store.tables holds their SQL).
+    Migration(3, "approvals queue and API keys", table_ddl("REAL"), table_ddl("DOUBLE PRECISION")),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -7,6 +7,7 @@ wait for a pooled connection, default 10).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -16,6 +17,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from proctor.errors import ConfigError, StoreError
 from proctor.store import AuditBatch, AuditQuery, ChainHead, SealedRow, redact_url
 from proctor.store.migrations import SCHEMA_TABLE_POSTGRES, pending
+from proctor.store.tables import SqlTables
 
 _OWN_OPTIONS = ("pool_min", "pool_max", "connect_timeout")
 _ROW_COLUMNS = "chain_id, seq, prev_hash, prev_signed, hash, signature, doc"
@@ -32,7 +34,7 @@ def open_postgres(url: str) -> PostgresStore:
     return PostgresStore(url)
 
 
-class PostgresStore:
+class PostgresStore(SqlTables):
     """Store on a PostgreSQL database (see the module docstring for the URL)."""
 
     def __init__(self, url: str) -> None:
@@ -107,6 +109,24 @@ class PostgresStore:
                         )
         except (psycopg.Error, PoolTimeout) as exc:
             raise self._error("cannot apply schema migrations", exc) from exc
+
+    # -- the primitives of SqlTables (approvals and keys) -------------------------------------------------
+
+    _placeholder = "%s"
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        try:
+            with self._pool.connection() as conn:
+                return conn.execute(sql, params).fetchall()
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise self._error("cannot read", exc) from exc
+
+    def _change(self, sql: str, params: Sequence[Any]) -> int:
+        try:
+            with self._pool.connection() as conn:  # commits when the block ends
+                return conn.execute(sql, params).rowcount
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise self._error("cannot write", exc) from exc
 
     # -- audit ------------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from proctor.errors import ConfigError, StoreError
 from proctor.store import AuditBatch, AuditQuery, ChainHead, SealedRow
 from proctor.store.migrations import SCHEMA_TABLE_SQLITE, pending
+from proctor.store.tables import SqlTables
 
 _SYNCHRONOUS = ("full", "normal", "extra")
 _ORDER = {
@@ -51,7 +52,7 @@ def open_sqlite(url: str) -> SQLiteStore:
     return SQLiteStore(url)
 
 
-class SQLiteStore:
+class SQLiteStore(SqlTables):
     """Store on one SQLite file (see the module docstring for the URL)."""
 
     def __init__(self, url: str) -> None:
@@ -177,6 +178,25 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             self._drop_writer()
             raise self._error("cannot apply schema migrations", exc) from exc
+
+    # -- the primitives of SqlTables (approvals and keys) -------------------------------------------------
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        try:
+            with self._reader() as conn:
+                return conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("cannot read", exc) from exc
+
+    def _change(self, sql: str, params: Sequence[Any]) -> int:
+        with self._lock:  # the one write connection, in autocommit mode: each statement is a transaction
+            try:
+                return self._write_connection().execute(sql, params).rowcount
+            except sqlite3.IntegrityError as exc:
+                raise self._error("cannot write", exc) from exc
+            except sqlite3.Error as exc:
+                self._drop_writer()
+                raise self._error("cannot write", exc) from exc
 
     # -- audit ------------------------------------------------------------------------------------------
 
