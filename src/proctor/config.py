@@ -187,9 +187,10 @@ def _apply(settings: Settings, data: Mapping[str, Any], source: str) -> Settings
         lim = replace(lim, **{key: type(getattr(lim, key))(value)})
     changes["limits"] = lim
     if "auth" in data:
-        if data["auth"] not in AUTH_MODES:
+        auth = "off" if data["auth"] is False else data["auth"]  # YAML reads a bare `off` as false
+        if auth not in AUTH_MODES:
             raise _fail(source, "auth", "off or keys", data["auth"])
-        changes["auth"], changes["auth_explicit"] = data["auth"], True
+        changes["auth"], changes["auth_explicit"] = auth, True
     if "approvals" in data:
         changes["approvals"] = _approvals(source, data["approvals"])
     return replace(settings, **changes)

@@ -352,7 +352,7 @@ class Governor:
             approval = await asyncio.to_thread(
                 self.approvals.create, ctx.identity, decision, query=review_messages(messages, decision),
                 prompt_sha256=prompt_sha, decision_id=ctx.decision_id, trace_id=ctx.trace_id,
-                severity=self.severity(decision))
+                severity=self.severity(decision), policies=self.held_by(decision))
         call.meta["approval_id"] = approval.id
         call.finish(status="held")
         if ctx.wait_s <= 0:
@@ -386,6 +386,11 @@ class Governor:
                                   "(default-deny).", decision_id=ctx.decision_id, approval_id=approval.id)
         raise ApprovalTimeout(decision, f"Approval request {approval.id} is still pending after waiting "
                               f"{ctx.wait_s:g}s.", decision_id=ctx.decision_id, approval_id=approval.id)
+
+    def held_by(self, decision: Decision) -> tuple[str, ...]:
+        """The decision's policy ids, the ones that asked for approval first (they head the queue entry)."""
+        holding = {p.id for p in self.policies if p.id in decision.policies and p.action is Action.REQUIRE_APPROVAL}
+        return tuple(sorted(decision.policies, key=lambda pid: pid not in holding))
 
     def severity(self, decision: Decision) -> str:
         """The highest severity among the policies that decided (``medium`` when none says)."""
@@ -500,7 +505,7 @@ class Governor:
                 approval = self.approvals.create(
                     ctx.identity, decision, query=review_messages(query, decision),
                     prompt_sha256=sha256_text(prompt), decision_id=ctx.decision_id, trace_id=ctx.trace_id,
-                    request_type="llm_call", severity=self.severity(decision))
+                    request_type="llm_call", severity=self.severity(decision), policies=self.held_by(decision))
                 call.meta["approval_id"] = call.context_id = approval.id
                 call.finish(status="held")
                 return decision, Context(approval.id, ctx.identity, decision, ctx.decision_id,
@@ -574,7 +579,8 @@ class Governor:
                        approval.prompt_sha256 or "", time.time() + self.contexts.ttl_s)
 
     # -- calls that something else sends upstream (the LiteLLM proxy): Proctor checks and records ----------
-    async def admit(self, body: Mapping[str, Any], ctx: CallContext) -> ExternalCall:
+    async def admit(self, body: Mapping[str, Any], ctx: CallContext, *, provider: str | None = None
+                    ) -> ExternalCall:
         """Check the input of a chat call whose upstream request another component makes.
 
         Records the call and raises ``PolicyDenied`` / ``ApprovalRequired`` when blocked; else returns the
@@ -582,7 +588,9 @@ class Governor:
         ``stream`` or ``fail`` checks the output and writes the one audit record.
         """
         messages = body.get("messages") or []
-        return ExternalCall(self, await self._admit(body, ctx, messages, messages))
+        call = await self._admit(body, ctx, messages, messages)
+        call.provider = provider  # who sends it upstream, for the record
+        return ExternalCall(self, call)
 
     async def chat_stream(self, body: Mapping[str, Any], ctx: CallContext) -> AsyncIterator[dict[str, Any]]:
         """Run a streaming chat completion; yields chunk bodies, or a final ``{"error": ...}`` event.

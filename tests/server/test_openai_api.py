@@ -24,9 +24,11 @@ def sink() -> ListSink:
 
 
 @pytest.fixture(scope="module")
-def base_url(upstream: tuple[FakeUpstream, str], sink: ListSink) -> Iterator[str]:
+def base_url(upstream: tuple[FakeUpstream, str], sink: ListSink,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _, up_url = upstream
-    settings = Settings(providers=(
+    store = tmp_path_factory.mktemp("store") / "proctor.db"  # approvals and keys; the audit goes to `sink`
+    settings = Settings(storage=f"sqlite:///{store}", providers=(
         ProviderConfig(name="echo", kind="echo", models=("echo", "echo-*")),
         ProviderConfig(name="fake", kind="openai", base_url=f"{up_url}/v1", models=("gpt-*",), timeout_s=2.0),
     ))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from proctor import __version__
+from proctor.cli.approvals import approvals
 from proctor.cli.check import check
+from proctor.cli.keys import keys
 from proctor.cli.options import CONTEXT
 from proctor.cli.policy import policy
 from proctor.cli.serve import serve
@@ -23,10 +25,14 @@ def cli() -> None:
       proctor check --jsonl prompts.jsonl           # a batch, one JSON result per line
       proctor policy list                           # the built-in packs and their policies
       proctor policy test tests/policies/           # run policy fixtures like unit tests
+      proctor approvals list                        # calls held for a reviewer
+      proctor keys create --tenant acme             # an API key, for `auth: keys`
     """
 
 
+cli.add_command(approvals)
 cli.add_command(check)
+cli.add_command(keys)
 cli.add_command(policy)
 cli.add_command(serve)
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from proctor.errors import ProctorError
 from proctor.governor import Governor
 from proctor.policy import DEFAULT_POLICIES, PolicySet, load_policies
+
+if TYPE_CHECKING:
+    from proctor.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,3 +45,17 @@ def load_policy_set(sources: Sequence[str]) -> PolicySet:
 
 def make_governor(sources: Sequence[str]) -> Governor:
     return Governor(load_policy_set(sources))
+
+
+def settings_for(config_file: str | None, store_url: str | None) -> Settings:
+    """Settings for the commands that work on a server's store: ``--config`` then ``--store`` (exit 2 on a bad
+    config, naming the key)."""
+    from dataclasses import replace
+
+    from proctor.config import load_settings
+
+    try:
+        settings = load_settings(config_file, env={})
+    except ProctorError as exc:
+        raise fail(str(exc)) from None
+    return replace(settings, storage=store_url) if store_url else settings

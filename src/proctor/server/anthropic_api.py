@@ -9,9 +9,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from proctor.errors import ApprovalRequired, PolicyDenied, ProviderError, ProviderTimeout, StoreError
+from proctor.errors import BlockedError, PolicyDenied, ProviderError, ProviderTimeout, StoreError
 from proctor.governor import Governor
 from proctor.server.anthropic_shape import ShapeError, StreamTranslator, from_openai, to_openai
+from proctor.server.auth import Unauthorized, authenticate
 from proctor.server.openai_api import BadRequest, call_context, read_json
 
 # Anthropic's error types by HTTP status, as its SDK maps them to exception classes.
@@ -27,13 +28,19 @@ def anthropic_error(status: int, message: str, headers: dict[str, str] | None = 
 async def messages(request: Request) -> Response:
     gov: Governor = request.app.state.governor
     try:
+        caller = authenticate(request)
+    except Unauthorized as exc:
+        return anthropic_error(exc.status, str(exc))
+    # With auth off, x-api-key is the caller's Anthropic key; with auth on it is Proctor's, never forwarded.
+    upstream_key = None if request.app.state.settings.auth == "keys" else request.headers.get("x-api-key")
+    try:
         raw = await read_json(request, request.app.state.settings.limits.max_body_bytes)
         body = to_openai(raw)
+        ctx = call_context(request, body, caller, upstream_key)
     except BadRequest as exc:
         return anthropic_error(exc.status, str(exc))
     except ShapeError as exc:
         return anthropic_error(400, str(exc))
-    ctx = call_context(request, body, request.headers.get("x-api-key"))
     headers = {"x-proctor-decision-id": ctx.decision_id, "x-proctor-trace-id": ctx.trace_id}
     try:
         if body.get("stream"):
@@ -41,10 +48,12 @@ async def messages(request: Request) -> Response:
             return StreamingResponse(_events(stream, body["model"]), media_type="text/event-stream",
                                      headers={**headers, "cache-control": "no-cache"})
         result = await gov.chat(body, ctx)
-    except (PolicyDenied, ApprovalRequired) as exc:
+    except BlockedError as exc:
         what = "Response" if exc.decision.scope == "output" else "Request"
-        if isinstance(exc, ApprovalRequired):
-            return anthropic_error(403, f"{what} requires approval: {exc.reason}", headers)
+        if not isinstance(exc, PolicyDenied):
+            if exc.approval_id:
+                headers["x-proctor-approval-id"] = exc.approval_id
+            return anthropic_error(403, f"{what} requires approval: {exc}", headers)
         return anthropic_error(400, f"{what} blocked by policy: {exc.reason}", headers)
     except ProviderTimeout as exc:
         return anthropic_error(504, f"Upstream provider timed out ({exc.provider}).", headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -15,7 +16,7 @@ from starlette.routing import Route
 from proctor import __version__
 from proctor.config import Settings
 from proctor.governor import Governor
-from proctor.server import anthropic_api, gateway_api, openai_api
+from proctor.server import anthropic_api, check_api, gateway_api, hitl_api, openai_api
 from proctor.server.errors import openai_error
 
 log = logging.getLogger("proctor.server")
@@ -35,6 +36,21 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return openai_error(500, "Internal error in Proctor; the call was not completed.", type="server_error",
                         code="internal_error")
+
+
+EXPIRY_INTERVAL_S = 5.0
+
+
+async def _expire_approvals(gov: Governor) -> None:
+    """Expire overdue approval requests every few seconds, so their webhooks and audit records go out on
+    time even when nobody reads the queue (reads expire them too)."""
+    assert gov.approvals is not None
+    while True:
+        await asyncio.sleep(EXPIRY_INTERVAL_S)
+        try:
+            await asyncio.to_thread(gov.approvals.expire_due)
+        except Exception:  # a store outage must not end the loop
+            log.exception("could not expire approval requests")
 
 
 def create_worker_app() -> Starlette:
@@ -58,7 +74,10 @@ def create_app(settings: Settings | None = None, governor: Governor | None = Non
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        expiry = asyncio.create_task(_expire_approvals(gov)) if gov.approvals is not None else None
         yield
+        if expiry is not None:
+            expiry.cancel()
         await gov.aclose()
 
     app = Starlette(
@@ -70,6 +89,14 @@ def create_app(settings: Settings | None = None, governor: Governor | None = Non
             Route("/v1/messages", anthropic_api.messages, methods=["POST"]),
             Route("/api/policy/pre-check", gateway_api.pre_check, methods=["POST"]),
             Route("/api/audit/llm-call", gateway_api.audit_llm_call, methods=["POST"]),
+            Route("/api/v1/check", check_api.check, methods=["POST"]),
+            Route("/api/v1/audit", check_api.audit, methods=["POST"]),
+            Route("/api/v1/hitl/queue", hitl_api.create, methods=["POST"]),
+            Route("/api/v1/hitl/queue", hitl_api.list_queue, methods=["GET"]),
+            Route("/api/v1/hitl/queue/{id}", hitl_api.get_one, methods=["GET"]),
+            Route("/api/v1/hitl/queue/{id}/approve", hitl_api.approve, methods=["POST"]),
+            Route("/api/v1/hitl/queue/{id}/reject", hitl_api.reject, methods=["POST"]),
+            Route("/api/v1/hitl/stats", hitl_api.stats, methods=["GET"]),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,

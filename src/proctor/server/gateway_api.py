@@ -8,8 +8,6 @@ shape the SDK reads: ``{"error": ..., "message": ...}`` with 400/404/413.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -17,10 +15,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from proctor.approvals import ApprovalError
 from proctor.decision import Action
 from proctor.errors import StoreError
 from proctor.governor import CallContext, Governor, new_ids
 from proctor.identity import Identity
+from proctor.server.auth import Caller, Unauthorized, authenticate
 from proctor.server.openai_api import BadRequest, read_json
 
 
@@ -28,19 +28,18 @@ def gateway_error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
-def _client_id(request: Request, body: Mapping[str, Any]) -> str | None:
+def gateway_caller(request: Request, *, admin: bool = False) -> Caller | JSONResponse:
+    """The authenticated caller, or the error response in AxonFlow's shape (401 / 403)."""
+    try:
+        return authenticate(request, admin=admin)
+    except Unauthorized as exc:
+        return gateway_error(exc.status, "unauthorized" if exc.status == 401 else "forbidden", str(exc))
+
+
+def _client_id(caller: Caller, body: Mapping[str, Any]) -> str | None:
     """The client: Basic auth user (``client_id:secret``), else ``X-Client-ID``, else the body's client_id."""
-    auth = request.headers.get("authorization", "")
-    if auth[:6].lower() == "basic ":
-        try:
-            user = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8").partition(":")[0]
-        except (binascii.Error, UnicodeDecodeError):
-            user = ""
-        if user:
-            return user
-    header = request.headers.get("x-client-id")
-    if header:
-        return header
+    if caller.client:
+        return caller.client
     value = body.get("client_id")
     return value if isinstance(value, str) and value else None
 
@@ -56,6 +55,9 @@ def _string(body: Mapping[str, Any], key: str, *, required: bool = True) -> str:
 
 async def pre_check(request: Request) -> Response:
     gov: Governor = request.app.state.governor
+    caller = gateway_caller(request)
+    if isinstance(caller, JSONResponse):
+        return caller
     try:
         body = await read_json(request, request.app.state.settings.limits.max_body_bytes)
         query = _string(body, "query")
@@ -64,8 +66,8 @@ async def pre_check(request: Request) -> Response:
             raise BadRequest("'context' must be an object.", "context")
     except BadRequest as exc:
         return gateway_error(exc.status, "invalid_request", str(exc))
-    agent = context.get("agent_name") or context.get("agent") or "default"
-    identity = Identity(client=_client_id(request, body), agent=str(agent),
+    agent = context.get("agent_name") or context.get("agent") or caller.agent or caller.team or "default"
+    identity = Identity(tenant=caller.tenant, client=_client_id(caller, body), agent=str(agent),
                         session=request.headers.get("x-session-id") or _opt(context.get("session_id")),
                         user=_opt(context.get("user_id")), model=_opt(context.get("model")))
     decision_id, trace_id = new_ids(request.headers.get("traceparent"))
@@ -88,6 +90,8 @@ async def pre_check(request: Request) -> Response:
     }
     if decision.action is Action.REQUIRE_APPROVAL:
         answer["block_reason"] = "require_approval"
+        if ctx is not None:  # the context is the approval request: poll it, and audit with it once approved
+            answer["approval_id"] = ctx.id
     elif blocked:
         answer["block_reason"] = decision.reason
     headers = {"x-proctor-decision-id": decision_id, "x-proctor-trace-id": trace_id}
@@ -109,6 +113,10 @@ def _count(usage: Mapping[str, Any], key: str) -> int | None:
 
 async def audit_llm_call(request: Request) -> Response:
     gov: Governor = request.app.state.governor
+    caller = gateway_caller(request)
+    if isinstance(caller, JSONResponse):
+        return caller
+    tenant = caller.tenant if request.app.state.settings.auth == "keys" else None
     try:
         body = await read_json(request, request.app.state.settings.limits.max_body_bytes)
         context_id = _string(body, "context_id")
@@ -128,9 +136,13 @@ async def audit_llm_call(request: Request) -> Response:
     try:
         audit_id = gov.audit_llm_call(context_id, response_summary=summary, provider=provider or "unknown",
                                       model=model, tokens_in=tokens_in, tokens_out=tokens_out,
-                                      latency_ms=float(latency) if latency is not None else None, trace_id=trace_id)
+                                      latency_ms=float(latency) if latency is not None else None, trace_id=trace_id,
+                                      tenant=tenant)
     except StoreError:
         return gateway_error(503, "audit_unavailable", "The audit trail cannot be written.")
+    except ApprovalError as exc:  # recorded as an error: the LLM call was made without a usable approval
+        return JSONResponse({"error": "approval_required", "message": str(exc), "block_reason": "require_approval",
+                             "approval_id": context_id}, status_code=403)
     if audit_id is None:
         return gateway_error(404, "context_not_found", f"No live context {context_id!r}: it is unknown, was already "
                              "audited, or expired. Run the pre-check again.")

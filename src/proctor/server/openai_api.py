@@ -10,9 +10,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from proctor.errors import ApprovalRequired, PolicyDenied, ProviderError, ProviderTimeout, StoreError
+from proctor.errors import BlockedError, PolicyDenied, ProviderError, ProviderTimeout, StoreError
 from proctor.governor import CallContext, Governor, new_ids
 from proctor.identity import Identity
+from proctor.server.auth import Caller, Unauthorized, authenticate, provider_key
 from proctor.server.errors import openai_error
 
 log = logging.getLogger("proctor.server")
@@ -75,54 +76,82 @@ def validate_chat(body: Mapping[str, Any]) -> None:
         raise BadRequest("'stream' must be a boolean.", "stream")
 
 
-def caller_key(request: Request) -> str | None:
-    """The caller's provider key: ``X-Provider-Key``, else ``Authorization: Bearer`` (Proctor auth off)."""
-    key = request.headers.get("x-provider-key")
-    if key:
-        return key.strip()
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip() or None
-    return None
-
-
-def identity_for(request: Request, body: Mapping[str, Any]) -> Identity:
+def identity_for(request: Request, body: Mapping[str, Any], caller: Caller) -> Identity:
+    """Agent: ``metadata.agent_name`` > ``X-Proctor-Agent`` > the key's agent > its team > ``default``."""
     raw_metadata = body.get("metadata")
     metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
-    agent = metadata.get("agent_name") or request.headers.get("x-proctor-agent") or "default"
+    agent = metadata.get("agent_name") or request.headers.get("x-proctor-agent") or caller.agent or caller.team \
+        or "default"
     user = body.get("user") if isinstance(body.get("user"), str) else None
-    return Identity(agent=str(agent), session=request.headers.get("x-session-id"), user=user,
-                    model=str(body.get("model")))
+    return Identity(tenant=caller.tenant, client=caller.client, agent=str(agent),
+                    session=request.headers.get("x-session-id"), user=user, model=str(body.get("model")))
 
 
-def call_context(request: Request, body: Mapping[str, Any], api_key: str | None = None) -> CallContext:
-    """Ids, identity and the caller's provider key for one call."""
+def call_context(request: Request, body: Mapping[str, Any], caller: Caller, api_key: str | None = None) -> CallContext:
+    """Ids, identity, the caller's provider key and approval headers for one call.
+
+    ``X-Proctor-Wait-Approval: <seconds>`` makes a held call wait for its reviewer (capped by
+    ``approvals.max_wait_s``); ``X-Proctor-Approval-Id`` spends an approved request on this call.
+    """
     decision_id, trace_id = new_ids(request.headers.get("traceparent"))
-    return CallContext(identity_for(request, body), decision_id, trace_id, api_key or caller_key(request))
+    wait = request.headers.get("x-proctor-wait-approval")
+    try:
+        wait_s = float(wait) if wait else 0.0
+    except ValueError:
+        raise BadRequest(f"X-Proctor-Wait-Approval must be a number of seconds; found {wait!r}.") from None
+    if not 0 <= wait_s < float("inf"):
+        raise BadRequest(f"X-Proctor-Wait-Approval must be a number of seconds; found {wait!r}.")
+    wait_s = min(wait_s, request.app.state.settings.approvals.max_wait_s)
+    return CallContext(identity_for(request, body, caller), decision_id, trace_id,
+                       api_key or provider_key(request), approval_id=request.headers.get("x-proctor-approval-id"),
+                       wait_s=wait_s)
 
 
 def _ids_headers(ctx: CallContext) -> dict[str, str]:
     return {"x-proctor-decision-id": ctx.decision_id, "x-proctor-trace-id": ctx.trace_id}
 
 
-def _blocked(exc: PolicyDenied | ApprovalRequired, headers: dict[str, str], *, output: bool) -> JSONResponse:
+# Approval outcomes: their stable codes. A held call answers 403 and names its approval request.
+APPROVAL_CODES = {"ApprovalRequired": "approval_required", "ApprovalRejected": "approval_rejected",
+                  "ApprovalExpired": "approval_expired", "ApprovalTimeout": "approval_timeout"}
+
+
+def blocked_code(exc: BlockedError) -> str:
+    return "policy_denied" if isinstance(exc, PolicyDenied) else APPROVAL_CODES.get(type(exc).__name__,
+                                                                                      "approval_required")
+
+
+def _blocked(exc: BlockedError, headers: dict[str, str], *, output: bool) -> JSONResponse:
     what = "Response" if output else "Request"
-    if isinstance(exc, ApprovalRequired):
-        return openai_error(403, f"{what} requires approval: {exc.reason}", type="policy_violation",
-                            code="approval_required", headers=headers)
-    return openai_error(400, f"{what} blocked by policy: {exc.reason}", type="policy_violation",
-                        code="policy_denied", headers=headers)
+    if isinstance(exc, PolicyDenied):
+        return openai_error(400, f"{what} blocked by policy: {exc.reason}", type="policy_violation",
+                            code="policy_denied", headers=headers)
+    extra = None
+    if exc.approval_id:  # in a header and in the body, for SDKs that hide headers on errors
+        headers = {**headers, "x-proctor-approval-id": exc.approval_id}
+        extra = {"approval_id": exc.approval_id}
+    return openai_error(403, f"{what} requires approval: {exc}", type="policy_violation", code=blocked_code(exc),
+                        headers=headers, extra=extra)
+
+
+def unauthorized(exc: Unauthorized) -> JSONResponse:
+    return openai_error(exc.status, str(exc), type="authentication_error" if exc.status == 401 else
+                        "permission_error", code="invalid_api_key" if exc.status == 401 else "forbidden")
 
 
 async def chat_completions(request: Request) -> Response:
     gov: Governor = request.app.state.governor
     limits = request.app.state.settings.limits
     try:
+        caller = authenticate(request)
+    except Unauthorized as exc:
+        return unauthorized(exc)
+    try:
         body = await read_json(request, limits.max_body_bytes)
         validate_chat(body)
+        ctx = call_context(request, body, caller)
     except BadRequest as exc:
         return openai_error(exc.status, str(exc), param=exc.param)
-    ctx = call_context(request, body)
     headers = _ids_headers(ctx)
     try:
         if body.get("stream"):
@@ -152,11 +181,15 @@ def validate_embeddings(body: Mapping[str, Any]) -> None:
 async def embeddings(request: Request) -> Response:
     gov: Governor = request.app.state.governor
     try:
+        caller = authenticate(request)
+    except Unauthorized as exc:
+        return unauthorized(exc)
+    try:
         body = await read_json(request, request.app.state.settings.limits.max_body_bytes)
         validate_embeddings(body)
+        ctx = call_context(request, body, caller)
     except BadRequest as exc:
         return openai_error(exc.status, str(exc), param=exc.param)
-    ctx = call_context(request, body)
     headers = _ids_headers(ctx)
     try:
         result = await gov.embeddings(body, ctx)
@@ -167,7 +200,7 @@ async def embeddings(request: Request) -> Response:
 
 def _failure(exc: Exception, headers: dict[str, str]) -> Response:
     """Map a pipeline exception to OpenAI's error shape; unknown exceptions propagate (-> 500 handler)."""
-    if isinstance(exc, (PolicyDenied, ApprovalRequired)):
+    if isinstance(exc, BlockedError):
         return _blocked(exc, headers, output=exc.decision.scope == "output")
     if isinstance(exc, ProviderTimeout):
         return openai_error(504, f"Upstream provider timed out ({exc.provider}).", type="upstream_error",
@@ -195,6 +228,10 @@ async def _sse(stream: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
 
 async def models(request: Request) -> Response:
     gov: Governor = request.app.state.governor
+    try:
+        authenticate(request)
+    except Unauthorized as exc:
+        return unauthorized(exc)
     data = []
     seen = set()
     for glob, provider in gov.models():
