@@ -47,7 +47,8 @@ def make_settings(tmp: Path, up_url: str, **changes: Any) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def server(upstream: tuple[FakeUpstream, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
+def server(upstream: tuple[FakeUpstream, str],
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     settings = make_settings(tmp_path_factory.mktemp("approvals"), upstream[1])
     gov = Governor.from_settings(settings)
     with running(create_app(settings, gov)) as url:
