@@ -167,7 +167,8 @@ class Governor:
         self.contexts = ContextCache()
         self.approvals = approvals
         self.keys = keys
-        self._store: Store | None = None  # opened by from_settings for approvals and keys; closed by aclose
+        # Opened by from_settings for approvals, keys and audit reads; closed by aclose.
+        self.store: Store | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, audit: AuditSink | bool | None = True,
@@ -196,7 +197,7 @@ class Governor:
         check_exposure(settings)
         gov = cls(load_policies(*settings.policies), providers=settings.providers, audit=sink,
                   stream_holdback=settings.limits.stream_holdback_chars)
-        store = gov._store = open_store(settings.storage)
+        store = gov.store = open_store(settings.storage)
         conf = settings.approvals
         secret = conf.webhook_secret
         hooks = WebhookSender(conf.webhook_urls, secret) if secret else None
@@ -219,8 +220,8 @@ class Governor:
         close = getattr(self.audit, "close", None)
         if callable(close):
             close()
-        if self._store is not None:
-            self._store.close()
+        if self.store is not None:
+            self.store.close()
 
     # -- check ---------------------------------------------------------------------------------------
     def check(self, text_or_messages: CheckInput, identity: Identity | None = None, scope: str = "input") -> Decision:

@@ -177,3 +177,26 @@ def test_auth_settings_are_validated(tmp_path: Any) -> None:
     with pytest.raises(ConfigError, match="webhook_secret_env"):
         load_settings(hooks, env={})
     assert load_settings(None, env={"PROCTOR_AUTH": "keys"}).auth == "keys"
+
+
+def test_audit_route_shows_a_tenant_its_own_records_only(dep: Deployment) -> None:
+    oai(dep, dep.acme).chat.completions.create(model="echo", messages=[{"role": "user", "content": "acme call"}],
+                                               metadata={"agent_name": "audit-probe"})
+    globex = dep.gov.keys.create("globex", agent="globex-bot")[1] if dep.gov.keys else ""
+    oai(dep, globex).chat.completions.create(model="echo", messages=[{"role": "user", "content": "globex call"}],
+                                             metadata={"agent_name": "audit-probe"})
+    time.sleep(0.3)
+    admin = {"Authorization": f"Bearer {dep.acme_admin}"}
+    mine = httpx.get(f"{dep.url}/api/v1/audit", headers=admin, params={"agent": "audit-probe"}).json()["data"]
+    assert [r["tenant"] for r in mine] == ["acme"]
+    assert mine[0]["hash"] and mine[0]["prompt_sha256"] and "acme call" not in json.dumps(mine[0])
+    # Asking for another tenant is ignored with auth on: the key's tenant is the only one shown.
+    forced = httpx.get(f"{dep.url}/api/v1/audit", headers=admin, params={"tenant": "globex"}).json()["data"]
+    assert forced and {r["tenant"] for r in forced} == {"acme"}
+    theirs = httpx.get(f"{dep.url}/api/v1/audit", headers={"X-Proctor-Key": dep.globex_admin},
+                       params={"agent": "audit-probe"}).json()["data"]
+    assert [r["tenant"] for r in theirs] == ["globex"]
+    assert httpx.get(f"{dep.url}/api/v1/audit", headers={"X-Proctor-Key": dep.acme}).status_code == 403
+    bad = httpx.get(f"{dep.url}/api/v1/audit", headers=admin, params={"since": "yesterday"})
+    assert bad.status_code == 400 and "since" in bad.json()["message"]
+    assert httpx.get(f"{dep.url}/api/v1/audit", headers=admin, params={"colour": "red"}).status_code == 400

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from proctor import __version__
 from proctor.config import Settings
 from proctor.governor import Governor
-from proctor.server import anthropic_api, check_api, gateway_api, hitl_api, openai_api
+from proctor.server import anthropic_api, audit_api, check_api, gateway_api, hitl_api, openai_api
 from proctor.server.errors import openai_error
 
 log = logging.getLogger("proctor.server")
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, governor: Governor | None = Non
             Route("/api/v1/hitl/queue/{id}/approve", hitl_api.approve, methods=["POST"]),
             Route("/api/v1/hitl/queue/{id}/reject", hitl_api.reject, methods=["POST"]),
             Route("/api/v1/hitl/stats", hitl_api.stats, methods=["GET"]),
+            Route("/api/v1/audit", audit_api.query, methods=["GET"]),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
