@@ -10,6 +10,8 @@ Environment variables are read here, once, at start-up, and nowhere else:
 ``PROCTOR_HOST``           listen address, overrides ``server.host``
 ``PROCTOR_PORT``           listen port, overrides ``server.port``
 ``PROCTOR_AUTH``           ``off`` or ``keys``, overrides ``auth``
+``PROCTOR_CONTEXT_SECRET`` secret that signs gateway-mode context ids, read by ``proctor.contexts``; give
+                           replicas the same one (``serve --workers N`` sets one for its workers)
 ``PROCTOR_REQUIRE_SERVICES``  tests only: ``1`` turns "service missing" skips into failures
 ``XDG_CACHE_HOME``         where compiled Hyperscan databases are cached (default ``~/.cache``), read by
                            ``proctor.detect.scan``

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Union, cast
 
-from proctor.contexts import Context, ContextCache
+from proctor.contexts import Context, ContextCache, context_secret
 from proctor.decision import Action, Decision
 from proctor.detect import Detector, load_detectors
 from proctor.detect.custom import CustomDetector
@@ -164,7 +164,7 @@ class Governor:
         self._router = ProviderRouter(providers) if providers else None
         self.audit = audit
         self.stream_holdback = stream_holdback
-        self.contexts = ContextCache()
+        self.contexts = ContextCache(secret=context_secret())
         self.approvals = approvals
         self.keys = keys
         # Opened by from_settings for approvals, keys and audit reads; closed by aclose.

@@ -69,6 +69,12 @@ def serve(config_file: str | None, host: str | None, port: int | None, workers: 
 
     if config_file:
         os.environ["PROCTOR_CONFIG"] = config_file
+    # One secret for every worker, so a gateway-mode context made by one is accepted by the others.
+    import secrets
+
+    from proctor.contexts import SECRET_ENV
+
+    os.environ.setdefault(SECRET_ENV, secrets.token_urlsafe(32))
     os.environ["PROCTOR_HOST"], os.environ["PROCTOR_PORT"] = settings.host, str(settings.port)
     uvicorn.run("proctor.server.app:create_worker_app", factory=True, workers=workers, host=settings.host,
                 port=settings.port, log_level=log_level, access_log=False, server_header=False)
