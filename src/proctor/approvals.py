@@ -382,7 +382,8 @@ def review_text(text: str, findings: Sequence[Finding]) -> str:
     """
     out, pos = [], 0
     for start, end, kind in sorted({(f.start, f.end, f.type) for f in findings}):
-        if start < pos:
+        if start < pos:  # overlaps the span just replaced: hide the rest of it too
+            pos = max(pos, end)
             continue
         out.append(text[pos:start])
         out.append(f"[{kind.upper()}]")

@@ -82,17 +82,22 @@ class WebhookSender:
             self._queue.put((url, body, event, delivery))
 
     def close(self, timeout_s: float = 10.0) -> None:
-        """Deliver what is queued (waiting at most ``timeout_s``), then stop."""
+        """Deliver what is queued (waiting at most ``timeout_s``), then stop. Deliveries still under way
+        after ``timeout_s`` go on in the background (until the process exits)."""
         self._queue.put(None)
         self._thread.join(timeout_s)
-        self._client.close()
+        if self._thread.is_alive():
+            log.warning("webhook deliveries still under way after %.1fs; they go on in the background", timeout_s)
 
     def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            self._deliver(*item)
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                self._deliver(*item)
+        finally:  # closed here, not by close(): a delivery that outlives close()'s wait still has its client
+            self._client.close()
 
     def _deliver(self, url: str, body: bytes, event: str, delivery: str) -> None:
         for attempt in range(1, self.max_attempts + 1):

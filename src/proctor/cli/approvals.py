@@ -43,39 +43,66 @@ def approvals(ctx: click.Context, config_file: str | None, store_url: str | None
     ctx.obj = settings_for(config_file, store_url)
 
 
+class _CliAudit:
+    """The audit sink of CLI commands: this host's CLI chain, opened on the first record.
+
+    Reading the queue can move a request too (a pending request past its expiry is expired by whichever
+    process reads it first, and recorded only by that one), so every command records; opening the chain
+    only when a record comes keeps ``list`` and ``show`` from writing anything otherwise.
+    """
+
+    def __init__(self, settings: Any) -> None:
+        self._settings = settings
+        self._log: Any = None
+
+    def open(self) -> None:
+        if self._log is None:
+            from proctor.audit import AuditLog
+
+            self._log = AuditLog.open(self._settings.storage, key_file=self._settings.audit_key_file, sync=True,
+                                      chain_id=f"cli-{socket.gethostname()}")
+
+    def append(self, record: Any) -> None:
+        self.open()
+        self._log.append(record)
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+
+
 @contextmanager
-def _service(ctx: click.Context, *, audited: bool = False) -> Iterator[Any]:
-    """The Approvals service on the configured store; with ``audited``, decisions are recorded on this
-    host's CLI chain and webhooks are sent (and delivered before the command exits)."""
+def _service(ctx: click.Context, *, deciding: bool = False) -> Iterator[Any]:
+    """The Approvals service on the configured store. Every transition it makes (a decision, or an expiry
+    found while reading) is recorded on this host's CLI chain and sent to the webhooks (delivered before
+    the command exits). ``deciding`` commands open the chain first, and refuse to run when webhooks lack
+    their secret, so that nothing is decided that could not be recorded and sent."""
     from proctor.approvals import Approvals
     from proctor.store import open_store
     from proctor.webhooks import WebhookSender
 
     settings = ctx.obj
-    audit_log = hooks = None
+    hooks = None
     try:
         store = open_store(settings.storage, must_exist=True)
     except ProctorError as exc:
         raise fail(str(exc)) from None
+    audit_log = _CliAudit(settings)
     try:
-        if audited:
-            from proctor.audit import AuditLog
-
-            audit_log = AuditLog.open(settings.storage, key_file=settings.audit_key_file, sync=True,
-                                      chain_id=f"cli-{socket.gethostname()}")
-            secret = settings.approvals.webhook_secret
+        secret = settings.approvals.webhook_secret
+        if deciding:
+            audit_log.open()
             if settings.approvals.webhook_urls and not secret:
                 raise fail(f"approvals.webhook_secret_env: the environment variable "
                            f"{settings.approvals.webhook_secret_env} is not set")
-            hooks = WebhookSender(settings.approvals.webhook_urls, secret) if secret else None
+        hooks = WebhookSender(settings.approvals.webhook_urls, secret) if secret else None
         yield Approvals(store, ttl_s=settings.approvals.ttl_s, audit=audit_log, webhooks=hooks)
     except ProctorError as exc:
         raise fail(str(exc)) from None
     finally:
         if hooks is not None:
             hooks.close(timeout_s=30)
-        if audit_log is not None:
-            audit_log.close()
+        audit_log.close()
         store.close()
 
 
@@ -164,7 +191,7 @@ def _decide_command(approve: bool) -> Any:
                 comment: str | None) -> None:
         from proctor.approvals import ApprovalError
 
-        with _service(ctx, audited=True) as service:
+        with _service(ctx, deciding=True) as service:
             try:
                 decided = service.decide(approval_id, approve=approve, reviewer_id=reviewer,
                                          reviewer_email=email or (reviewer if "@" in reviewer else None),

@@ -151,7 +151,7 @@ def open_store(url: str, *, must_exist: bool = False) -> Store:
         path = sqlite_path(url)
         if path is not None and not path.exists():
             raise StoreError(
-                f"no audit store at {path}: nothing was written there yet. Check --store (or PROCTOR_STORAGE)"
+                f"no Proctor store at {path}: nothing was written there yet. Check --store (or PROCTOR_STORAGE)"
             )
     opener = _opener(scheme)
     if opener is None:
