@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run demo bench-audit test lint typecheck accuracy speed bench clean
+.PHONY: run demo bench-audit bench-litellm bench-gateway test lint typecheck accuracy speed bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,15 @@ speed: $(VENV)/.test
 ## bench-audit: sealed append and verify throughput on SQLite and PostgreSQL
 bench-audit: $(VENV)/.test
 	$(BIN)/python -m benchmarks.audit
+
+## bench-litellm: the LiteLLM proxy with and without Proctor's guardrail, side by side (added ms per request)
+bench-litellm: $(VENV)/.test
+	$(BIN)/python -m benchmarks.litellm_guardrail
+
+## bench-gateway: `proctor serve` beside the LiteLLM proxy on one core each: req/s, added latency, CPU, RSS
+bench-gateway: $(VENV)/.test
+	$(PIP) install matplotlib
+	$(BIN)/python -m benchmarks.gateway
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

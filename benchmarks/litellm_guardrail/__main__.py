@@ -1,0 +1,239 @@
+"""python -m benchmarks.litellm_guardrail: the added time per request of Proctor's LiteLLM proxy guardrail.
+
+Two `litellm --config` proxies, one plain and one with `proctor.integrations.litellm.ProctorGuardrail`
+(sync mode: input check, output check, one audit record in SQLite), both pinned to the same core and pointed
+at the same fast fake upstream (a fixed `chat.completion`, served on another core). Requests carry a 1 KB
+benign prompt, one at a time, alternating between the proxies so drift hits both alike. The added time is
+the difference of the median latencies; the guardrail's own hooks are also timed in-process, without the
+network and the proxy's noise. Target: < 1 ms added per request.
+
+Example: python -m benchmarks.litellm_guardrail --requests 2000 --core 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack, suppress
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.results import RESULTS, write_section
+
+TARGET_MS = 1.0
+MASTER_KEY = "sk-bench-" + "0123456789abcdef" * 2
+PROMPT = ("Please summarise the delivery status of my recent order and tell me when the parcel is expected to "
+          "arrive, which carrier handles it, and what I can do if it is late. ") * 8
+PROMPT = PROMPT[:1024]
+REPLY = ("Your order shipped on Tuesday and is in transit with the carrier. Delivery usually takes three to five "
+         "working days; if it has not arrived by next Friday, reply here and we will send a replacement.")
+BODY = json.dumps({"id": "chatcmpl-bench", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+                   "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY},
+                                "finish_reason": "stop"}],
+                   "usage": {"prompt_tokens": 256, "completion_tokens": 48, "total_tokens": 304}}).encode()
+
+
+async def upstream(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A fixed chat.completion for any request: never the bottleneck."""
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": BODY})
+
+
+def serve_upstream(port: int) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(upstream, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    threading.Thread(target=uvicorn.Server(config).run, daemon=True).start()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_proxy(root: Path, name: str, upstream_url: str, core: int | None, guardrail: bool) -> tuple[str, Any]:
+    root.mkdir(parents=True)
+    (root / "proctor.yaml").write_text(f"storage: sqlite:///{root / 'proctor.db'}\n", "utf-8")
+    config: dict[str, Any] = {
+        "model_list": [{"model_name": "gpt-4o-mini", "litellm_params": {
+            "model": "openai/gpt-4o-mini", "api_base": f"{upstream_url}/v1", "api_key": "sk-upstream"}}],
+        "general_settings": {"master_key": MASTER_KEY}}
+    if guardrail:
+        config["guardrails"] = [{"guardrail_name": "proctor", "litellm_params": {
+            "guardrail": "proctor.integrations.litellm.ProctorGuardrail", "mode": ["pre_call", "post_call"],
+            "default_on": True}}]
+    (root / "config.yaml").write_text(json.dumps(config), "utf-8")
+    port = free_port()
+    cmd = [str(Path(sys.executable).with_name("litellm")), "--config", str(root / "config.yaml"), "--host",
+           "127.0.0.1", "--port", str(port)]
+    if core is not None:
+        cmd = ["taskset", "-c", str(core), *cmd]
+    env = {**os.environ, "PROCTOR_CONFIG": str(root / "proctor.yaml"), "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+           "LITELLM_LOG": "ERROR"}
+    log = (root / f"{name}.log").open("wb")
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return f"http://127.0.0.1:{port}", proc
+
+
+def wait_ready(url: str, proc: Any, timeout: float = 300) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        with suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/health/liveliness", timeout=1).status_code == 200:
+                return
+        time.sleep(0.25)
+    raise RuntimeError(f"proxy at {url} did not start (see its log)")
+
+
+def measure(urls: dict[str, str], requests: int, warmup: int) -> dict[str, list[float]]:
+    """Latency in ms per request for each proxy, one request at a time, alternating the order."""
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": PROMPT}]}
+    headers = {"authorization": f"Bearer {MASTER_KEY}"}
+    times: dict[str, list[float]] = {name: [] for name in urls}
+    with httpx.Client(headers=headers, timeout=30, trust_env=False) as client:
+        names = list(urls)
+        for i in range(warmup + requests):
+            for name in (names if i % 2 == 0 else names[::-1]):
+                start = time.perf_counter()
+                r = client.post(f"{urls[name]}/v1/chat/completions", json=body)
+                elapsed = (time.perf_counter() - start) * 1000
+                if r.status_code != 200:
+                    raise RuntimeError(f"{name}: HTTP {r.status_code}: {r.text[:300]}")
+                if i >= warmup:
+                    times[name].append(elapsed)
+    return times
+
+
+def hooks_in_process(n: int, store: str) -> float:
+    """Median ms of the guardrail's pre-call and post-call hooks for one request, in this process."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    from proctor import Governor
+    from proctor.audit import AuditLog
+    from proctor.integrations.litellm import ProctorGuardrail
+
+    gov = Governor(audit=AuditLog.open(store))
+    gov.warm_up()
+    guard = ProctorGuardrail(governor=gov, guardrail_name="proctor")
+    response = litellm.ModelResponse(**json.loads(BODY))
+    samples = []
+
+    async def one(i: int) -> None:
+        data = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": PROMPT}], "litellm_call_id": str(i)}
+        start = time.perf_counter()
+        await guard.async_pre_call_hook(None, None, data, "acompletion")
+        await guard.async_post_call_success_hook(data, None, response)
+        samples.append((time.perf_counter() - start) * 1000)
+
+    async def run() -> None:
+        for i in range(n):
+            await one(i)
+
+    asyncio.run(run())
+    gov.audit.close()  # type: ignore[union-attr]
+    return statistics.median(samples[n // 10:])
+
+
+def machine(core: int | None) -> dict[str, str]:
+    def ver(dist: str) -> str:
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            return "not installed"
+
+    cpu = platform.processor() or platform.machine()
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text("utf-8", "replace").splitlines():
+            if line.lower().startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu,
+            "cores": f"{len(os.sched_getaffinity(0))} usable; both proxies on core {core}" if core is not None
+            else f"{os.cpu_count()} (not pinned: taskset missing)",
+            "load average at start": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+            "python": platform.python_version(), "litellm": ver("litellm"), "proctor": ver("proctor")}
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.litellm_guardrail", description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="measured requests per proxy (default 2000)")
+    parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per proxy first (default 200)")
+    parser.add_argument("--core", type=int, default=0, help="the core both proxies are pinned to (default 0)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="results file (default benchmarks/RESULTS.md)")
+    args = parser.parse_args(argv)
+    core: int | None = args.core if subprocess.run(["which", "taskset"], capture_output=True).returncode == 0 \
+        else None
+    info = machine(core)
+    others = set(os.sched_getaffinity(0)) - {args.core}
+    if core is not None and others:
+        os.sched_setaffinity(0, others)  # the client and the upstream stay off the proxies' core
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-litellm-")))
+        port = free_port()
+        serve_upstream(port)
+        upstream_url = f"http://127.0.0.1:{port}"
+        started = {name: start_proxy(tmp / name, name, upstream_url, core, name == "with Proctor")
+                   for name in ("plain LiteLLM", "with Proctor")}
+        for _, proc in started.values():
+            stack.callback(proc.wait, 15)
+            stack.callback(proc.terminate)
+        for url, proc in started.values():
+            wait_ready(url, proc)
+        print(f"measuring {args.requests} requests per proxy ...", file=sys.stderr)
+        times = measure({name: url for name, (url, _) in started.items()}, args.requests, args.warmup)
+        hooks = hooks_in_process(max(500, args.requests // 2), f"sqlite:///{tmp / 'hooks.db'}")
+    plain, governed = times["plain LiteLLM"], times["with Proctor"]
+    added = statistics.median(governed) - statistics.median(plain)
+    rows = [f"| {name} | {statistics.median(t):.2f} | {pct(t, 0.9):.2f} | {pct(t, 0.99):.2f} | {len(t)} |"
+            for name, t in times.items()]
+    verdict = "met" if added < TARGET_MS else "not met"
+    body = "\n".join([
+        "Command: `make bench-litellm` (`python -m benchmarks.litellm_guardrail`). One request at a time, a 1 KB "
+        "benign prompt, alternating between the two proxies; both pinned to one core, the client and the fake "
+        "upstream on the others. The guardrail runs in sync mode: input check, output check, one audit record "
+        "(SQLite, batched writer).",
+        "",
+        "| proxy | median ms | p90 ms | p99 ms | requests |",
+        "|---|---:|---:|---:|---:|",
+        *rows,
+        "",
+        f"**Added per request: {added:.3f} ms** (difference of medians; target < {TARGET_MS:g} ms: {verdict}).",
+        f"The guardrail's hooks alone, in-process (pre-call check + post-call check + audit enqueue): "
+        f"{hooks:.3f} ms median.",
+        "",
+        *[f"- {k}: {v}" for k, v in info.items()],
+    ])
+    print(body)
+    write_section("litellm-guardrail", "LiteLLM proxy guardrail: added time per request", body, path=args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
