@@ -10,6 +10,8 @@ from proctor.decision import Action, Decision
 from proctor.errors import (
     ApprovalExpired,
     ApprovalRejected,
+    ApprovalRequired,
+    ApprovalTimeout,
     AuditIntegrityError,
     BlockedError,
     ConfigError,
@@ -31,6 +33,8 @@ __all__ = [
     "Action",
     "ApprovalExpired",
     "ApprovalRejected",
+    "ApprovalRequired",
+    "ApprovalTimeout",
     "AuditIntegrityError",
     "BlockedError",
     "ConfigError",

@@ -25,17 +25,21 @@ import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 
 from proctor.decision import Action, Decision
 from proctor.errors import (
+    ApprovalExpired,
+    ApprovalRejected,
     ApprovalRequired,
+    ApprovalTimeout,
     BlockedError,
     ConfigError,
     PolicyDenied,
-    ProctorError,
     ProviderError,
+    RemoteUnavailable,
 )
 from proctor.findings import Finding
 from proctor.governor import CallContext, ChatResult
@@ -46,15 +50,6 @@ from proctor.stream_guard import StreamGuard
 log = logging.getLogger("proctor.client")
 BreakerState = Literal["closed", "open", "half_open"]
 _STATE_VALUE = {"closed": 0, "half_open": 1, "open": 2}
-
-
-class RemoteUnavailable(ProctorError):
-    """Raised when the remote Proctor cannot be reached (connection error, timeout, HTTP 5xx) or its circuit
-    breaker is open, and the call may not go ahead unchecked (``fail_open=False``, the default)."""
-
-    def __init__(self, message: str, *, breaker_open: bool = False) -> None:
-        self.breaker_open = breaker_open
-        super().__init__(message)
 
 
 class CircuitBreaker:
@@ -197,6 +192,12 @@ class ProctorClient:
                 "proctor_client_breaker_state": _STATE_VALUE[self.breaker.state],
                 "proctor_client_breaker_opened_total": self.breaker.opened_total}
 
+    async def aapproval(self, approval_id: str, *, timeout: float | None = None) -> dict[str, Any]:
+        """The approval request a held call is waiting on (AxonFlow's HITL shape: ``status``, ``reviewer_id``,
+        ``review_comment``, ...), as the server sees it now."""
+        data = (await self._acall(f"/api/v1/hitl/queue/{quote(approval_id, safe='')}", None, timeout))["data"]
+        return dict(data)
+
     def close(self) -> None:
         """Close the sync pool (async pools close with their loops, or with ``aclose``)."""
         if self._sync is not None:
@@ -211,14 +212,15 @@ class ProctorClient:
         self.close()
 
     # -- one request: the breaker and the answer's handling are shared; only the send differs -------------
-    def _call(self, path: str, body: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+    def _call(self, path: str, body: dict[str, Any] | None, timeout: float | None) -> dict[str, Any]:
         self._admit()
         with self._lock:
             if self._sync is None:
                 self._sync = httpx.Client(headers=self._headers, trust_env=False)
         for attempt in range(self.retries + 1):
             try:
-                response = self._sync.post(self.endpoint + path, json=body, timeout=timeout or self.timeout_s)
+                response = self._sync.request("GET" if body is None else "POST", self.endpoint + path, json=body,
+                                              timeout=timeout or self.timeout_s)
             except httpx.ConnectError as exc:
                 if attempt < self.retries:
                     continue
@@ -228,7 +230,7 @@ class ProctorClient:
             return self._answer(response)
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    async def _acall(self, path: str, body: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+    async def _acall(self, path: str, body: dict[str, Any] | None, timeout: float | None) -> dict[str, Any]:
         self._admit()
         loop = asyncio.get_running_loop()
         client = self._async.get(loop)
@@ -236,7 +238,8 @@ class ProctorClient:
             client = self._async[loop] = httpx.AsyncClient(headers=self._headers, trust_env=False)
         for attempt in range(self.retries + 1):
             try:
-                response = await client.post(self.endpoint + path, json=body, timeout=timeout or self.timeout_s)
+                response = await client.request("GET" if body is None else "POST", self.endpoint + path, json=body,
+                                                timeout=timeout or self.timeout_s)
             except httpx.ConnectError as exc:
                 if attempt < self.retries:
                     continue
@@ -320,9 +323,11 @@ class RemoteGovernor:
     """
 
     def __init__(self, client: ProctorClient, *, providers: Sequence[ProviderConfig], fail_open: bool = False,
-                 stream_holdback: int = 256) -> None:
+                 stream_holdback: int = 256, approval_timeout: float = 0.0, poll_s: float = 0.5) -> None:
         self.client = client
         self.fail_open = fail_open
+        self.approval_timeout = approval_timeout
+        self.poll_s = poll_s
         self.stream_holdback = stream_holdback
         self._router = ProviderRouter(providers)
 
@@ -431,8 +436,42 @@ class RemoteGovernor:
             self._open_or_raise(exc, "input")
             return None
         if not admitted.decision.allowed:
+            if admitted.decision.action is Action.REQUIRE_APPROVAL and admitted.approval_id \
+                    and self.approval_timeout > 0:
+                await self._wait_for_approval(admitted)
+                return admitted  # approved: its context (the approval) admits the audit of this call
             raise _blocked(admitted.decision, admitted)
         return admitted
+
+    async def _wait_for_approval(self, admitted: RemoteCheck) -> None:
+        """Poll the held call's approval until a reviewer decides or ``approval_timeout`` passes; raise
+        ApprovalRejected / ApprovalExpired / ApprovalTimeout unless it is approved."""
+        assert admitted.approval_id is not None
+        decision, approval_id = admitted.decision, admitted.approval_id
+        deadline = time.monotonic() + self.approval_timeout
+        while True:
+            try:
+                view = await self.client.aapproval(approval_id)
+            except RemoteUnavailable as exc:
+                self._open_or_raise(exc, "approval")  # fail-open has nothing to wait on: the call goes ahead
+                return
+            status = view.get("status")
+            if status == "approved":
+                return
+            if status == "rejected":
+                why = f" Reviewer's comment: {view['review_comment']}" if view.get("review_comment") else ""
+                raise ApprovalRejected(decision, f"Approval request {approval_id} was rejected by "
+                                       f"{view.get('reviewer_id') or 'a reviewer'}.{why}",
+                                       decision_id=admitted.decision_id, approval_id=approval_id)
+            if status == "expired":
+                raise ApprovalExpired(decision, f"Approval request {approval_id} expired before a reviewer decided "
+                                      "(default-deny).", decision_id=admitted.decision_id, approval_id=approval_id)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ApprovalTimeout(decision, f"Approval request {approval_id} is still pending after waiting "
+                                      f"{self.approval_timeout:g}s.", decision_id=admitted.decision_id,
+                                      approval_id=approval_id)
+            await asyncio.sleep(min(self.poll_s, remaining))
 
     async def _check_output(self, outputs: list[Any], ctx: CallContext) -> Decision:
         try:

@@ -7,6 +7,7 @@ ProctorError
 ├── BlockedError           carries the Decision: PolicyDenied, ApprovalRequired, ApprovalRejected,
 │                          ApprovalExpired (and ApprovalTimeout)
 ├── ProviderError          provider, status, whether a retry can help; ProviderTimeout
+├── RemoteUnavailable      a remote Proctor (``proctor.client``) cannot answer, or its breaker is open
 ├── StoreError             database unreachable, locked or not migrated
 └── AuditIntegrityError    names the first bad record
 ```
@@ -124,6 +125,15 @@ class ProviderError(ProctorError):
 
 class ProviderTimeout(ProviderError):
     """Raised when an upstream provider did not answer in time."""
+
+
+class RemoteUnavailable(ProctorError):
+    """Raised when the remote Proctor cannot be reached (connection error, timeout, HTTP 5xx) or its circuit
+    breaker is open, and the call may not go ahead unchecked (``fail_open=False``, the default)."""
+
+    def __init__(self, message: str, *, breaker_open: bool = False) -> None:
+        self.breaker_open = breaker_open
+        super().__init__(message)
 
 
 class StoreError(ProctorError):

@@ -166,6 +166,7 @@ class Governor:
         self.stream_holdback = stream_holdback
         self.contexts = ContextCache(secret=context_secret())
         self.approvals = approvals
+        self.approval_max_wait_s = 300.0  # the longest a caller may ask to wait (approvals.max_wait_s)
         self.keys = keys
         # Opened by from_settings for approvals, keys and audit reads; closed by aclose.
         self.store: Store | None = None
@@ -202,6 +203,7 @@ class Governor:
         secret = conf.webhook_secret
         hooks = WebhookSender(conf.webhook_urls, secret) if secret else None
         gov.approvals = Approvals(store, ttl_s=conf.ttl_s, audit=sink, webhooks=hooks)
+        gov.approval_max_wait_s = conf.max_wait_s
         gov.keys = KeyRing(store)
         gov.warm_up()
         return gov

@@ -28,6 +28,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
+from proctor.approvals import Approvals
 from proctor.client import ProctorClient, RemoteGovernor
 from proctor.config import Settings, load_settings
 from proctor.decision import Action, Decision
@@ -36,6 +37,7 @@ from proctor.governor import CallContext, ExternalCall, Governor, new_ids
 from proctor.identity import Identity
 from proctor.policy import load_policies
 from proctor.providers import ProviderConfig
+from proctor.store import open_store
 
 try:
     import litellm
@@ -56,8 +58,30 @@ def _governor(policies: Sequence[str] | None, storage: str | None, key_file: str
     settings = Settings()
     gov = Governor(load_policies(*(policies or settings.policies)), providers=_LITELLM, audit=None)
     mode: Literal["open", "closed"] = "open" if failure_mode == "open" else "closed"
-    gov.audit = AuditLog.open(storage or settings.storage, key_file=key_file, failure_mode=mode)
+    url = storage or settings.storage
+    gov.audit = AuditLog.open(url, key_file=key_file, failure_mode=mode)
+    # Held calls queue in the same store, where `proctor approvals` and `proctor serve` decide them.
+    gov.store = open_store(url)
+    gov.approvals = Approvals(gov.store, ttl_s=settings.approvals.ttl_s, audit=gov.audit)
     return gov
+
+
+def _approval_headers(headers: Any, gov: Governor) -> dict[str, Any]:
+    """``X-Proctor-Approval-Id`` (spend an approved request) and ``X-Proctor-Wait-Approval: <seconds>`` (wait
+    for the reviewer, capped by ``approvals.max_wait_s``) from the proxy's incoming request headers."""
+    if not isinstance(headers, Mapping):
+        return {}
+    lower = {str(k).lower(): v for k, v in headers.items()}
+    out: dict[str, Any] = {}
+    if lower.get("x-proctor-approval-id"):
+        out["approval_id"] = str(lower["x-proctor-approval-id"])
+    try:
+        wait = float(lower.get("x-proctor-wait-approval") or 0)
+    except ValueError:
+        wait = 0.0
+    if wait > 0 and wait != float("inf"):
+        out["wait_s"] = min(wait, gov.approval_max_wait_s)
+    return out
 
 
 def _identity(model: str, user: Any, metadata: Any) -> Identity:
@@ -96,12 +120,21 @@ class Governed:
     ``recovery_s``. While Proctor is unavailable calls raise ``proctor.client.RemoteUnavailable``;
     ``fail_open=True`` lets them go ahead unchecked and unrecorded instead (a warning is logged each time:
     use it only where availability matters more than governance).
+
+    A call that a ``require_approval`` policy holds raises ``ApprovalRequired`` (with ``.approval_id``) at
+    once; with ``approval_timeout=<seconds>`` it waits for the reviewer instead (``proctor approvals approve``,
+    the HITL API) and goes ahead when approved, or raises ``ApprovalRejected``, ``ApprovalExpired`` or
+    ``ApprovalTimeout``. Each has ``.reason``, ``.policies``, ``.decision_id`` and ``.approval_id``.
     """
 
     def __init__(self, *, policies: Sequence[str] | None = None, storage: str | None = None,
                  key_file: str | None = None, failure_mode: str = "closed", governor: Governor | None = None,
                  endpoint: str | None = None, api_key: str | None = None, timeout_s: float = 5.0,
-                 failure_threshold: int = 5, recovery_s: float = 30.0, fail_open: bool = False) -> None:
+                 failure_threshold: int = 5, recovery_s: float = 30.0, fail_open: bool = False,
+                 approval_timeout: float = 0.0) -> None:
+        if approval_timeout < 0:
+            raise ConfigError(f"Governed: approval_timeout must be >= 0 seconds; found {approval_timeout!r}")
+        self.approval_timeout = approval_timeout
         self.governor: Governor | RemoteGovernor
         if endpoint is not None:
             if governor is not None or policies is not None or storage is not None:
@@ -109,7 +142,8 @@ class Governed:
                                   "storage= (embedded), not both")
             client = ProctorClient(endpoint, api_key, timeout_s=timeout_s, failure_threshold=failure_threshold,
                                    recovery_s=recovery_s)
-            self.governor = RemoteGovernor(client, providers=_LITELLM, fail_open=fail_open)
+            self.governor = RemoteGovernor(client, providers=_LITELLM, fail_open=fail_open,
+                                           approval_timeout=approval_timeout)
         else:
             self.governor = governor or _governor(policies, storage, key_file, failure_mode)
         self._loop: _LoopThread | None = None
@@ -122,7 +156,7 @@ class Governed:
         body = {"model": model, "messages": messages, **kwargs}
         decision_id, trace_id = new_ids()
         ctx = CallContext(_identity(model, kwargs.get("user"), kwargs.get("metadata")), decision_id, trace_id,
-                          kwargs.get("api_key"))
+                          kwargs.get("api_key"), wait_s=self.approval_timeout)
         if stream:
             chunks = await self.governor.chat_stream({**body, "stream": True}, ctx)
             return _stream(chunks, decision_id)
@@ -146,6 +180,8 @@ class Governed:
         close = getattr(self.governor.audit, "close", None)
         if callable(close):
             close()
+        if self.governor.store is not None:
+            self.governor.store.close()
 
 
 async def _stream(chunks: AsyncIterator[dict[str, Any]], decision_id: str) -> AsyncIterator[Any]:
@@ -310,7 +346,8 @@ class ProctorGuardrail(CustomGuardrail):
             return None
         headers = (data.get("proxy_server_request") or {}).get("headers") or {}
         decision_id, trace_id = new_ids(headers.get("traceparent") if isinstance(headers, Mapping) else None)
-        ctx = CallContext(self.identity(data, user_api_key_dict), decision_id, trace_id)
+        ctx = CallContext(self.identity(data, user_api_key_dict), decision_id, trace_id,
+                          **_approval_headers(headers, self.governor))
         try:
             call = await self.governor.admit(data, ctx, provider="litellm-proxy")
         except BlockedError as exc:
