@@ -17,14 +17,14 @@ import pytest
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the price list from the internet
 pytest.importorskip("litellm", reason="the litellm extra is not installed")
 
-from proctor import ApprovalRejected, ApprovalRequired, ApprovalTimeout  # noqa: E402
-from proctor.approvals import ApprovalQuery, Approvals  # noqa: E402
-from proctor.governor import Governor  # noqa: E402
-from proctor.integrations.litellm import Governed  # noqa: E402
-from proctor.server import create_app  # noqa: E402
-from proctor.store import AuditQuery, open_store  # noqa: E402
-from tests.server.conftest import FakeUpstream, running  # noqa: E402
-from tests.server.test_approvals_api import POLICY, make_settings  # noqa: E402
+from proctor import ApprovalRejected, ApprovalRequired, ApprovalTimeout
+from proctor.approvals import ApprovalQuery, Approvals
+from proctor.governor import Governor
+from proctor.integrations.litellm import Governed
+from proctor.server import create_app
+from proctor.store import AuditQuery, open_store
+from tests.server.conftest import FakeUpstream, running
+from tests.server.test_approvals_api import POLICY, make_settings
 
 HELD = [{"role": "user", "content": "Please send a wire transfer to the landlord"}]
 
