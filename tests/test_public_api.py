@@ -6,7 +6,8 @@ import proctor
 def test_exported_members() -> None:
     assert sorted(proctor.__all__) == sorted([
         "Action", "ApprovalExpired", "ApprovalRejected", "ApprovalRequired", "ApprovalTimeout",
-        "AuditIntegrityError", "BlockedError", "ConfigError", "Decision", "Finding", "Governor", "Identity", "PolicyDenied", "PolicyFileError", "PolicySet",
+        "AuditIntegrityError", "BlockedError", "ConfigError", "Decision", "Finding", "Governor", "Identity",
+        "PolicyDenied", "PolicyFileError", "PolicySet",
         "ProctorError", "ProviderError", "ProviderTimeout", "StoreError", "__version__", "load_policies",
     ])
     for name in proctor.__all__:
