@@ -3,7 +3,8 @@
 A provider speaks OpenAI's chat-completions shape (request and response bodies as dicts), so the server can
 pass unknown fields through untouched. Built-ins: ``echo`` (no key, no network: answers with the last user
 message), ``openai`` (any OpenAI-compatible upstream: OpenAI, Azure OpenAI, vLLM, Ollama, Groq,
-Mistral, OpenRouter, ...) and ``litellm`` (everything LiteLLM reaches; optional extra). Third parties
+Mistral, OpenRouter, ...), ``anthropic`` (Anthropic's Messages API, translated to and from OpenAI's shape)
+and ``litellm`` (everything LiteLLM reaches; optional extra). Third parties
 register a factory under the ``proctor.providers`` entry-point group.
 """
 
@@ -22,6 +23,7 @@ ENTRY_POINT_GROUP = "proctor.providers"
 BUILTIN_PROVIDERS: tuple[tuple[str, str], ...] = (
     ("echo", "proctor.providers.echo:EchoProvider"),
     ("openai", "proctor.providers.openai:OpenAIProvider"),
+    ("anthropic", "proctor.providers.anthropic:AnthropicProvider"),
     ("litellm", "proctor.providers.litellm:LiteLLMProvider"),
 )
 

@@ -7,13 +7,27 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import httpx
+import orjson
 
-from proctor.errors import ProviderError, ProviderTimeout
+from proctor.errors import ProviderError
 from proctor.providers import ProviderConfig
+from proctor.providers.http11 import open_upstream
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-_CONNECT_RETRIES = 2  # connection errors only: a request that reached the upstream is never re-sent
+
+
+def _dumps(body: Mapping[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(body)
+    except (TypeError, orjson.JSONEncodeError):  # an integer past 64 bits, say: the slower encoder takes it
+        return json.dumps(body).encode()
+
+
+def _loads(raw: bytes | str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:  # NaN and Infinity, which the standard library accepts
+        return json.loads(raw)
 
 
 class OpenAIProvider:
@@ -24,10 +38,7 @@ class OpenAIProvider:
         self.base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
         # Read once at start-up (STYLE: environment is read once); the value is never logged.
         self._server_key = os.environ.get(config.api_key_env) if config.api_key_env else None
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(config.timeout_s, connect=min(10.0, config.timeout_s)),
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-        )
+        self._upstream = open_upstream(self.name, self.base_url, config.timeout_s)
 
     def _headers(self, api_key: str | None) -> dict[str, str]:
         key = api_key or self._server_key
@@ -36,26 +47,9 @@ class OpenAIProvider:
             headers["authorization"] = f"Bearer {key}"
         return headers
 
-    async def _send(self, body: Mapping[str, Any], api_key: str | None, *, stream: bool,
-                    path: str = "/chat/completions") -> httpx.Response:
-        request = self._client.build_request("POST", f"{self.base_url}{path}",
-                                             content=json.dumps(body).encode(), headers=self._headers(api_key))
-        for attempt in range(_CONNECT_RETRIES + 1):
-            try:
-                return await self._client.send(request, stream=stream)
-            except httpx.ConnectError as exc:
-                if attempt == _CONNECT_RETRIES:
-                    raise ProviderError(self.name, f"cannot connect to {self.base_url}", retryable=True) from exc
-            except httpx.TimeoutException as exc:
-                raise ProviderTimeout(self.name, "upstream timed out", retryable=True) from exc
-            except httpx.HTTPError as exc:
-                raise ProviderError(self.name, f"upstream request failed: {type(exc).__name__}",
-                                    retryable=True) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
     def _error(self, status: int, raw: bytes) -> ProviderError:
         try:
-            body = json.loads(raw)
+            body = _loads(raw)
         except ValueError:
             body = None
         if not isinstance(body, dict) or "error" not in body:
@@ -71,11 +65,11 @@ class OpenAIProvider:
         return await self._json(body, api_key, "/embeddings")
 
     async def _json(self, body: Mapping[str, Any], api_key: str | None, path: str) -> dict[str, Any]:
-        response = await self._send(body, api_key, stream=False, path=path)
-        if response.status_code >= 400:
-            raise self._error(response.status_code, response.content)
+        status, raw = await self._upstream.post(path, _dumps(body), self._headers(api_key))
+        if status >= 400:
+            raise self._error(status, raw)
         try:
-            data = response.json()
+            data = _loads(raw)
         except ValueError as exc:
             raise ProviderError(self.name, "upstream answered with a body that is not JSON", status=502) from exc
         if not isinstance(data, dict):
@@ -83,29 +77,25 @@ class OpenAIProvider:
         return data
 
     async def stream(self, body: Mapping[str, Any], api_key: str | None) -> AsyncIterator[dict[str, Any]]:
-        response = await self._send(body, api_key, stream=True)
+        response = await self._upstream.post_stream("/chat/completions", _dumps(body), self._headers(api_key))
         try:
-            if response.status_code >= 400:
-                raise self._error(response.status_code, await response.aread())
-            async for line in response.aiter_lines():
+            if response.status >= 400:
+                raise self._error(response.status, await response.aread())
+            async for line in response.lines():
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
                     break
                 try:
-                    chunk = json.loads(data)
+                    chunk = _loads(data)
                 except ValueError as exc:
                     raise ProviderError(self.name, "upstream sent a stream event that is not JSON",
                                         status=502) from exc
                 if isinstance(chunk, dict):
                     yield chunk
-        except httpx.TimeoutException as exc:
-            raise ProviderTimeout(self.name, "upstream stream timed out", retryable=True) from exc
-        except httpx.HTTPError as exc:
-            raise ProviderError(self.name, f"upstream stream failed: {type(exc).__name__}") from exc
         finally:
             await response.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._upstream.aclose()
