@@ -90,3 +90,25 @@ def test_any_chunking_never_releases_any_part_of_a_denied_secret(gov: Governor, 
     assert denied
     assert released == text[: len(released)]
     assert len(released) <= len(before) + 1  # nothing of the secret left before the stream was stopped
+
+
+def test_checks_once_per_step_and_text_lags_at_most_holdback_plus_step() -> None:
+    from proctor.decision import Action, Decision
+
+    checked: list[int] = []
+
+    def check(window: str) -> Decision:
+        checked.append(len(window))
+        return Decision(Action.ALLOW)
+
+    guard = StreamGuard(check, holdback=256)
+    text = "abcd" * 2500  # 10,000 characters in 4-character deltas
+    out, received = [], 0
+    for i in range(0, len(text), 4):
+        out.append(guard.push(text[i:i + 4]).text)
+        received += 4
+        assert received - len("".join(out)) <= guard.holdback + guard.step - 1
+    out.append(guard.finish().text)
+    assert "".join(out) == text == guard.received
+    assert len(checked) <= len(text) // guard.step + 2  # not one check per delta
+    assert max(checked) <= guard.holdback * 2 + guard.step  # each check sees a window, not the whole stream

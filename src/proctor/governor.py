@@ -10,6 +10,7 @@ import asyncio
 import copy
 import dataclasses
 import json
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -112,7 +113,8 @@ def new_ids(traceparent: str | None = None) -> tuple[str, str]:
         parts = traceparent.strip().split("-")
         if len(parts) >= 4 and len(parts[1]) == 32 and _is_hex(parts[1]) and parts[1] != "0" * 32:
             trace = parts[1].lower()
-    return str(uuid.uuid4()), trace or uuid.uuid4().hex
+    raw = os.urandom(32)  # one system call for both ids
+    return str(uuid.UUID(bytes=raw[:16], version=4)), trace or raw[16:].hex()
 
 
 def _is_hex(value: str) -> bool:
@@ -655,7 +657,9 @@ class Governor:
                     if "content" in delta or released:
                         delta["content"] = released
                     out_choices.append({**choice, "delta": delta})
-                if any(c["delta"] or c.get("finish_reason") is not None for c in out_choices):
+                # A delta whose text is held back carries nothing: sending it would cost a write per upstream
+                # event for no content (the first chunk, with the role, still goes out).
+                if any(_carries(c) for c in out_choices):
                     yield {**chunk, "choices": out_choices}
             for idx, guard in guards.items():  # an upstream that ended without finish_reason
                 rel = guard.finish()
@@ -750,6 +754,11 @@ class _Relay:
 
 def _canonical(messages: Any) -> str:
     return json.dumps(messages, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _carries(choice: Mapping[str, Any]) -> bool:
+    """Whether a streamed choice has something for the client: text, a role, tool calls, a finish."""
+    return choice.get("finish_reason") is not None or any(v not in ("", None) for v in choice["delta"].values())
 
 
 def _as_log(decision: Decision) -> Decision:

@@ -2,9 +2,11 @@
 
 Text is released only once it is at least ``holdback`` characters behind the newest text received, so a
 finding split across chunks (a key arriving in three deltas) is seen whole before any part of it is sent.
-Each step checks only the unsent text plus ``holdback`` characters of context, keeping the work linear in
-the length of the stream. On ``deny`` the stream ends with no further content; on ``redact`` the released
-text carries placeholders.
+Each step checks only the unsent text plus ``holdback`` characters of context, and a step runs once
+``step`` (``holdback // 8``, at most 32) characters are ready to go rather than on every delta, so a model
+that streams a few characters per event costs one check per ``step`` characters: the work stays linear in
+the length of the stream, and text waits at most ``holdback + step - 1`` characters behind the newest.
+On ``deny`` the stream ends with no further content; on ``redact`` the released text carries placeholders.
 """
 
 from __future__ import annotations
@@ -35,29 +37,44 @@ class StreamGuard:
             raise ValueError("holdback must be at least 1 character")
         self._check = check
         self.holdback = holdback
-        self._text = ""  # everything received
-        self._sent = 0  # index into _text up to which output was released
+        self.step = max(1, min(32, holdback // 8))
+        self._parts: list[str] = []  # everything received, for `received`
+        self._length = 0  # characters received
+        self._tail = ""  # the received text from index _offset on: what a step may still check or send
+        self._offset = 0
+        self._pending: list[str] = []  # received since the last step, not yet in _tail
+        self._sent = 0  # index up to which output was released
         self._redactor = Redactor()
         self.decisions: list[Decision] = []  # every non-allow decision seen, for the audit record
         self.released: list[str] = []
 
     @property
     def received(self) -> str:
-        return self._text
+        return "".join(self._parts)
 
     def push(self, delta: str) -> Release:
-        self._text += delta
+        self._parts.append(delta)
+        self._pending.append(delta)
+        self._length += len(delta)
+        if self._length - self.holdback - self._sent < self.step:
+            return Release("")  # not enough to release yet: no check, no copy
         return self._step(final=False)
 
     def finish(self) -> Release:
         return self._step(final=True)
 
     def _step(self, *, final: bool) -> Release:
-        limit = len(self._text) if final else len(self._text) - self.holdback
+        if self._pending:
+            self._tail += "".join(self._pending)
+            self._pending.clear()
+        limit = self._length if final else self._length - self.holdback
         if limit <= self._sent:
             return Release("")
         base = max(0, self._sent - self.holdback)
-        window = self._text[base:]
+        if base > self._offset:  # drop what no later step can look at, so each step copies O(window)
+            self._tail = self._tail[base - self._offset:]
+            self._offset = base
+        window = self._tail[base - self._offset:]
         decision = self._check(window)
         if decision.action is not Action.ALLOW:
             self.decisions.append(decision)
@@ -69,7 +86,7 @@ class StreamGuard:
                 start, end = f.start + base, f.end + base
                 if end <= self._sent:
                     continue  # already released before it was complete: nothing left to hide
-                if not final and end > len(self._text) - 1:
+                if not final and end > self._length - 1:
                     limit = min(limit, start)  # the finding may still grow: hold it back
                 elif start < limit < end:
                     limit = end  # release a finding whole, as its placeholder
@@ -78,7 +95,7 @@ class StreamGuard:
             return Release("")
         piece_start = self._sent
         chosen = [(s, e, f) for s, e, f in spans if s >= piece_start and e <= limit]
-        out = self._text[piece_start:limit]
+        out = self._tail[piece_start - self._offset:limit - self._offset]
         if chosen:
             shifted = [Finding(f.type, s - piece_start, e - piece_start, f.score) for s, e, f in chosen]
             out = self._redactor.redact(out, shifted)

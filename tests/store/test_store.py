@@ -159,3 +159,15 @@ def test_third_party_stores_come_from_the_entry_point_group(
     monkeypatch.setattr(EntryPoint, "load", load)
     assert open_store("memo://anything") == "a store"  # type: ignore[comparison-overlap]
     assert opened == ["memo://anything"]
+
+
+
+def test_sqlite_cache_option(tmp_path: Any) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/c.db?cache_mb=8")
+    try:
+        conn = store._write_connection()  # type: ignore[attr-defined]
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -8 * 1024
+    finally:
+        store.close()
+    with pytest.raises(ConfigError, match="cache_mb"):
+        open_store(f"sqlite:///{tmp_path}/c.db?cache_mb=0")

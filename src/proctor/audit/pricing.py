@@ -113,6 +113,9 @@ class PriceTable:
 
     def __init__(self, overrides: Mapping[str, object] | None = None, *, builtins: bool = True) -> None:
         self._tables: list[list[tuple[str, Price]]] = []
+        # model name -> price: fnmatch over every pattern cost ~7% of a governed request; the names a
+        # deployment sees are few, so remember them (bounded, in case callers invent names).
+        self._seen: dict[str, Price | None] = {}
         if overrides:
             self._tables.append(_ranked({k.lower(): _price(k, v) for k, v in overrides.items()}))
         if builtins:
@@ -122,12 +125,21 @@ class PriceTable:
         """The price for ``model``, or None when no pattern matches."""
         if not model:
             return None
+        try:
+            return self._seen[model]
+        except KeyError:
+            pass
+        found = None
         names = _candidates(model)
         for table in self._tables:
-            for pattern, price in table:
-                if any(fnmatch.fnmatchcase(name, pattern) for name in names):
-                    return price
-        return None
+            found = next((price for pattern, price in table
+                          if any(fnmatch.fnmatchcase(name, pattern) for name in names)), None)
+            if found is not None:
+                break
+        if len(self._seen) >= _SEEN_MAX:
+            self._seen.clear()
+        self._seen[model] = found
+        return found
 
     def cost(self, model: str | None, tokens_in: int | None, tokens_out: int | None) -> float | None:
         """Estimated USD cost of one call, or None when the model or both token counts are unknown."""
@@ -136,6 +148,9 @@ class PriceTable:
             return None
         total = ((tokens_in or 0) * price.input + (tokens_out or 0) * price.output) / 1_000_000
         return round(total, 10)
+
+
+_SEEN_MAX = 4096
 
 
 def estimate_cost(

@@ -22,6 +22,7 @@ from proctor.governor import CallContext, Governor, new_ids
 from proctor.identity import Identity
 from proctor.server.auth import Caller, Unauthorized, authenticate
 from proctor.server.openai_api import BadRequest, read_json
+from proctor.server.responses import FastJSONResponse
 
 
 def gateway_error(status: int, code: str, message: str) -> JSONResponse:
@@ -95,7 +96,7 @@ async def pre_check(request: Request) -> Response:
     elif blocked:
         answer["block_reason"] = decision.reason
     headers = {"x-proctor-decision-id": decision_id, "x-proctor-trace-id": trace_id}
-    return JSONResponse(answer, headers=headers)
+    return FastJSONResponse(answer, headers=headers)
 
 
 def _opt(value: Any) -> str | None:
@@ -146,4 +147,4 @@ async def audit_llm_call(request: Request) -> Response:
     if audit_id is None:
         return gateway_error(404, "context_not_found", f"No live context {context_id!r}: it is unknown, was already "
                              "audited, or expired. Run the pre-check again.")
-    return JSONResponse({"success": True, "audit_id": audit_id})
+    return FastJSONResponse({"success": True, "audit_id": audit_id})

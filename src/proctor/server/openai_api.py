@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -15,6 +16,7 @@ from proctor.governor import CallContext, Governor, new_ids
 from proctor.identity import Identity
 from proctor.server.auth import Caller, Unauthorized, authenticate, provider_key
 from proctor.server.errors import openai_error
+from proctor.server.responses import FastJSONResponse, dumps
 
 log = logging.getLogger("proctor.server")
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -40,6 +42,14 @@ async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
             raise BadRequest(f"Request body is larger than the limit of {max_bytes} bytes.", status=413)
     if not raw:
         raise BadRequest("Request body is empty; expected a JSON object.")
+    try:  # the fast path; anything it refuses goes the slow way below, which names the problem
+        fast = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if not isinstance(fast, dict):
+            raise BadRequest(f"Request body must be a JSON object, not {type(fast).__name__}.")
+        return fast
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -161,7 +171,7 @@ async def chat_completions(request: Request) -> Response:
         result = await gov.chat(body, ctx)
     except Exception as exc:
         return _failure(exc, headers)
-    return JSONResponse(result.body, headers=headers)
+    return FastJSONResponse(result.body, headers=headers)
 
 
 def validate_embeddings(body: Mapping[str, Any]) -> None:
@@ -195,7 +205,7 @@ async def embeddings(request: Request) -> Response:
         result = await gov.embeddings(body, ctx)
     except Exception as exc:
         return _failure(exc, headers)
-    return JSONResponse(result, headers=headers)
+    return FastJSONResponse(result, headers=headers)
 
 
 def _failure(exc: Exception, headers: dict[str, str]) -> Response:
@@ -221,7 +231,7 @@ async def _sse(stream: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
     errored = False
     async for event in stream:
         errored = errored or "error" in event
-        yield b"data: " + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+        yield b"data: " + dumps(event) + b"\n\n"
     if not errored:
         yield b"data: [DONE]\n\n"
 

@@ -2,7 +2,9 @@
 
 URL: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``. Query options:
 ``synchronous`` (``full``, the default, fsyncs every commit; ``normal`` survives a process crash but not a
-power loss), ``busy_timeout`` (milliseconds to wait for another writer's lock, default 10000) and
+power loss), ``busy_timeout`` (milliseconds to wait for another writer's lock, default 10000),
+``cache_mb`` (the write connection's page cache, default 64: index pages stay cached as the tables grow;
+it is most of a busy server's resident memory, so lower it where memory is tight) and
 ``mode=ro`` (open read-only: reads work, every write fails with StoreError).
 """
 
@@ -75,6 +77,14 @@ class SQLiteStore(SqlTables):
             raise ConfigError(
                 f"store URL option busy_timeout: expected milliseconds; found {options['busy_timeout']!r}"
             ) from None
+        try:
+            self._cache_mb = int(options.get("cache_mb", "64"))
+            if self._cache_mb < 1:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(
+                f"store URL option cache_mb: expected a positive number of MiB; found {options['cache_mb']!r}"
+            ) from None
         self.path = path
         self._url = f"sqlite:///{path}"
         self._synchronous = synchronous
@@ -124,7 +134,7 @@ class SQLiteStore(SqlTables):
                 # A read-only file keeps its journal mode; its writes fail later, and say so.
                 with contextlib.suppress(sqlite3.OperationalError):
                     conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: index pages stay cached as tables grow
+                conn.execute(f"PRAGMA cache_size = -{self._cache_mb * 1024}")
                 conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
             except sqlite3.Error as exc:
                 conn.close()
