@@ -268,9 +268,14 @@ class Approvals:
 
     # -- transitions --------------------------------------------------------------------------------------
     def decide(self, approval_id: str, *, approve: bool, reviewer_id: str, reviewer_email: str | None = None,
-               reviewer_role: str | None = None, comment: str | None = None, tenant: str | None = None) -> Approval:
+               reviewer_role: str | None = None, comment: str | None = None, tenant: str | None = None,
+               via: str | None = None) -> Approval:
         """Approve or reject a pending request, once. Raises ApprovalError: ``not_found``, ``expired``, or
-        ``already_decided`` (with the current approval) when another decision got there first."""
+        ``already_decided`` (with the current approval) when another decision got there first.
+
+        ``via`` says how the decision arrived (``key:<id>`` for the API, ``cli:<host>``), recorded in the
+        audit next to the reviewer the decision names, which the API cannot verify on its own.
+        """
         approval = self.get(approval_id, tenant)
         status = "approved" if approve else "rejected"
         if approval.current() == "expired":
@@ -286,7 +291,7 @@ class Approvals:
             current = self.get(approval_id, tenant)
             code = "expired" if current.current() == "expired" else "already_decided"
             raise ApprovalError(code, f"approval request {approval_id} was already {current.current()}", current)
-        self._record(decided, status)
+        self._record(decided, status, via=via)
         self._notify(f"approval.{status}", decided)
         return decided
 
@@ -349,12 +354,14 @@ class Approvals:
             time.sleep(min(self.poll_s, max(0.0, deadline - time.monotonic())))
 
     # -- side effects -------------------------------------------------------------------------------------
-    def _record(self, approval: Approval, status: str) -> None:
+    def _record(self, approval: Approval, status: str, *, via: str | None = None) -> None:
         if self.audit is None:
             return
         from proctor.audit.record import AuditRecord
 
         meta = {"approval_id": approval.id}
+        if via:
+            meta["decided_via"] = via
         if approval.reviewer_id:
             meta["reviewer"] = approval.reviewer_id
         if approval.reviewer_email:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -137,7 +138,7 @@ def test_approve_is_recorded_and_verifiable(store_url: str) -> None:
     [record] = [d for d in audit_docs(store_url) if d.get("status") == "approved"]
     assert record["meta"] == {"approval_id": made.id, "reviewer": "alice@example.com",
                               "reviewer_email": "alice@example.com", "reviewer_role": "compliance_officer",
-                              "comment": "refund checked"}
+                              "comment": "refund checked", "decided_via": f"cli:{socket.gethostname()}"}
     assert record["tenant"] == "acme" and record["action"] == "require_approval"
     _, out, _ = run("approvals", "--store", store_url, "show", made.id, "--json")
     view = json.loads(out)

@@ -133,6 +133,8 @@ def test_management_routes_need_an_admin_key_of_the_same_tenant(dep: Deployment)
     assert request_id in {item["request_id"] for item in mine["data"]}
     assert httpx.post(f"{dep.url}/api/v1/hitl/queue/{request_id}/approve", headers=admin, json=review).json()[
         "data"]["status"] == "approved"
+    decided = [r for r in last_records(dep, 50) if r["status"] == "approved" and r["meta"]["approval_id"] == request_id]
+    assert decided[0]["meta"]["decided_via"].startswith("key:")  # which key decided, beside the named reviewer
     ok = oai(dep, dep.acme, **{"X-Proctor-Approval-Id": request_id}).chat.completions.create(
         model="echo", messages=HELD)  # type: ignore[arg-type]
     assert ok.choices[0].message.content

@@ -195,7 +195,8 @@ def _decide_command(approve: bool) -> Any:
             try:
                 decided = service.decide(approval_id, approve=approve, reviewer_id=reviewer,
                                          reviewer_email=email or (reviewer if "@" in reviewer else None),
-                                         reviewer_role=role, comment=comment)
+                                         reviewer_role=role, comment=comment,
+                                         via=f"cli:{socket.gethostname()}")
             except ApprovalError as exc:
                 raise fail(str(exc), EXIT_CONFLICT) from None
         click.echo(f"{decided.id}: {decided.status} by {reviewer}")

@@ -186,7 +186,8 @@ async def _decide(request: Request, *, approve: bool) -> Response:
     try:
         approval = await asyncio.to_thread(
             service.decide, request.path_params["id"], approve=approve, reviewer_id=reviewer, reviewer_email=email,
-            reviewer_role=role, comment=comment, tenant=_tenant(request, caller))
+            reviewer_role=role, comment=comment, tenant=_tenant(request, caller),
+            via=f"key:{caller.key_id}" if caller.key_id else "api")
     except ApprovalError as exc:
         return gateway_error(_CONFLICT.get(exc.code, 409), exc.code, str(exc))
     except StoreError:
