@@ -13,7 +13,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Union, cast
@@ -228,12 +228,14 @@ class Governor:
             self.store.close()
 
     # -- check ---------------------------------------------------------------------------------------
-    def check(self, text_or_messages: CheckInput, identity: Identity | None = None, scope: str = "input") -> Decision:
+    def check(self, text_or_messages: CheckInput, identity: Identity | None = None, scope: str = "input", *,
+              waive: Collection[str] = ()) -> Decision:
         """Check a string or OpenAI-style ``messages`` and return the Decision (never raises when blocked).
 
         ``scope`` is ``"input"`` for prompts and ``"output"`` for responses. For messages, every role is
         checked, string or content-part contents, tool results and tool-call arguments; each finding's
-        ``message`` is the index of the message it came from.
+        ``message`` is the index of the message it came from. ``waive`` names policies to leave out (those
+        a reviewer's approval has satisfied).
         """
         if scope not in _SCOPES:
             raise ValueError(f"scope must be 'input' or 'output', not {scope!r}")
@@ -252,7 +254,8 @@ class Governor:
             found.sort(key=lambda f: (f.start, f.end, f.type))
             per_piece.append(found)
             findings.extend(found)
-        outcome = self.policies.evaluate(findings, plan.policies)
+        active = plan.policies if not waive else tuple(p for p in plan.policies if p.id not in waive)
+        outcome = self.policies.evaluate(findings, active)
         if outcome.action is Action.ALLOW and not outcome.policies:
             return Decision(Action.ALLOW, scope=scope)
         redacted: str | list[dict[str, Any]] | None = None
@@ -352,6 +355,7 @@ class Governor:
                     note = f" (approval {ctx.approval_id} was not used: {exc})"
             else:
                 call.meta["approval_id"] = used.id
+                self._approved(call, messages)
                 return
         if approval is None:
             approval = await asyncio.to_thread(
@@ -372,8 +376,16 @@ class Governor:
                 raise ApprovalRequired(decision, str(exc), decision_id=ctx.decision_id,
                                        approval_id=approval.id) from None
             call.reopen()
+            self._approved(call, messages)
             return
         self._approval_outcome(call, final)
+
+    def _approved(self, call: _CallRecord, messages: Any) -> None:
+        """An approval satisfies the policies that held the call, not the others: a redact policy still
+        redacts what goes upstream. The record keeps the held decision (action ``require_approval``)."""
+        held = {p.id for p in self.policies if p.id in call.input.policies and p.action is Action.REQUIRE_APPROVAL}
+        call.approved_from = call.input
+        call.input = self.check(messages, call.ctx.identity, "input", waive=held)
 
     def _approval_outcome(self, call: _CallRecord, approval: Approval) -> None:
         """Record and raise the error for an approval that does not admit the call (rejected, expired, or
@@ -858,6 +870,7 @@ class _CallRecord:
         self.latency_override: float | None = None  # gateway mode: the client measured the LLM call
         self.cost_override: float | None = None  # LiteLLM callback: LiteLLM's own cost estimate
         self.meta: dict[str, str] = {}
+        self.approved_from: Decision | None = None  # the held decision a reviewer approved
         self.done = False
 
     def prompt_json(self) -> str | None:
@@ -903,7 +916,7 @@ class _CallRecord:
         from proctor.audit.pricing import estimate_cost  # the audit stage; imported when first recording
         from proctor.audit.record import AuditRecord
 
-        decisions = [self.input] + ([self.output_decision] if self.output_decision else [])
+        decisions = [self.approved_from or self.input] + ([self.output_decision] if self.output_decision else [])
         action = max((d.action for d in decisions), key=lambda a: a.rank)
         latency = self.latency_override if self.latency_override is not None else \
             round((time.perf_counter() - self.started) * 1000, 3)

@@ -117,12 +117,17 @@ def test_retry_with_an_approved_request_goes_through_once(url: str, server: tupl
     assert decide(url, request_id, "approve").json()["data"]["status"] == "approved"
     ok = client(url, **{"X-Proctor-Approval-Id": request_id}).chat.completions.create(
         model="echo", messages=HELD)  # type: ignore[arg-type]
-    assert ok.choices[0].message.content
+    # The approval lifts the hold, not the other policies: the e-mail still goes upstream redacted.
+    assert ok.choices[0].message.content and "[EMAIL_1]" in ok.choices[0].message.content
+    assert "jane@example.com" not in ok.choices[0].message.content
     # Each approval admits one call: the same retry again is held on a new request.
     again = held(url, **{"X-Proctor-Approval-Id": request_id})
     assert approval_id(again) != request_id and "already used" in str(again)
-    statuses = [r["status"] for r in records(server[1]) if r["meta"].get("approval_id") == request_id]
-    assert sorted(statuses) == ["approved", "held", "ok"]
+    mine = [r for r in records(server[1]) if r["meta"].get("approval_id") == request_id]
+    assert sorted(r["status"] for r in mine) == ["approved", "held", "ok"]
+    call = next(r for r in mine if r["status"] == "ok")
+    assert call["action"] == "require_approval" and call["findings"] == {"custom.hold-wire-transfers": 1,
+                                                                        "pii.email": 1}
     decided = [r for r in records(server[1]) if r["status"] == "approved" and r["meta"]["approval_id"] == request_id]
     assert decided[0]["meta"]["reviewer"] == "alice" and decided[0]["meta"]["comment"] == "checked with the customer"
 
