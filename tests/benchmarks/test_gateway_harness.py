@@ -103,3 +103,36 @@ def test_request_bodies_are_benign_so_every_request_is_forwarded() -> None:
         assert gov.check(json.loads(body)["messages"]).findings == ()
     assert gov.check(upstream.REPLY, scope="output").findings == ()
     assert 900 < len(bodies.chat_body()) < 1100 and 31 * 1024 < len(bodies.chat_body(document_kib=31)) < 33 * 1024
+
+
+def test_upstream_client_rounds_rotate_so_each_client_goes_first_once() -> None:
+    from benchmarks.gateway.upstream_client import rotated
+
+    orders = [rotated(["aiohttp", "http11", "httpx"], r) for r in range(3)]
+    assert [o[0] for o in orders] == ["aiohttp", "http11", "httpx"]
+    assert all(sorted(o) == ["aiohttp", "http11", "httpx"] for o in orders)
+
+
+def test_upstream_client_table_shows_medians_against_the_base() -> None:
+    from benchmarks.gateway.upstream_client import Sample, median_table
+
+    samples = [Sample("a", "sequential", r, cpu, 1000.0) for r, cpu in enumerate((100.0, 300.0, 200.0))]
+    samples += [Sample("b", "sequential", r, cpu, 500.0) for r, cpu in enumerate((420.0, 380.0, 400.0))]
+    rows = median_table(samples, ["a", "b"], ["sequential"], "a", "case")
+    assert rows[2] == "| sequential | a | 200 | 1.00x | 1,000 | 100, 300, 200 |"
+    assert rows[3] == "| sequential | b | 400 | 2.00x | 500 | 420, 380, 400 |"
+
+
+def test_serve_switch_points_the_providers_at_the_named_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.gateway import serve
+
+    import proctor.providers.anthropic
+    import proctor.providers.openai
+
+    for module in (proctor.providers.openai, proctor.providers.anthropic):
+        monkeypatch.setattr(module, "open_upstream", module.open_upstream)  # restored after the test
+    assert "aiohttp" in serve.available()
+    serve.use("aiohttp")
+    for module in (proctor.providers.openai, proctor.providers.anthropic):
+        opened = module.open_upstream("up", "http://127.0.0.1:9/v1", 1.0)
+        assert isinstance(opened, serve.client_class("aiohttp"))  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""The openai provider against a raw HTTP/1.1 upstream on loopback: framing, keep-alive, streams, errors."""
+"""The openai provider against a raw HTTP/1.1 upstream on loopback: framing, keep-alive, streams, errors, proxies."""
 
 from __future__ import annotations
 
@@ -140,15 +140,44 @@ def test_error_status_keeps_the_upstream_error_body() -> None:
     run(go())
 
 
-def test_slow_upstream_times_out() -> None:
+@pytest.mark.parametrize("stall", ["head", "body"])
+def test_slow_upstream_times_out(stall: str) -> None:
     async def answer(_: bytes) -> bytes:
-        await asyncio.sleep(1.0)
-        return response(b"{}")
+        if stall == "head":
+            await asyncio.sleep(1.0)
+            return response(b"{}")
+        return response(b"{}")[:-1]  # one byte of the body never comes
 
     async def go() -> None:
         async with serving(answer, timeout_s=0.2) as (_, provider):
             with pytest.raises(ProviderTimeout):
                 await provider.chat(BODY, None)
+    run(go())
+
+
+def test_stream_that_stalls_mid_body_times_out() -> None:
+    part = b'data: {"choices": []}\n\n'
+
+    async def answer(_: bytes) -> bytes:  # one event, then nothing: the body is never finished
+        return b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n%x\r\n%s\r\n" % (len(part), part)
+
+    async def go() -> None:
+        async with serving(answer, timeout_s=0.2) as (_, provider):
+            with pytest.raises(ProviderTimeout):
+                [c async for c in provider.stream({**BODY, "stream": True}, None)]
+    run(go())
+
+
+def test_hang_up_after_the_request_is_an_error_and_the_request_is_not_sent_again() -> None:
+    async def answer(_: bytes) -> None:
+        return None  # the upstream read the request, then closed the connection
+
+    async def go() -> None:
+        async with serving(answer) as (upstream, provider):
+            with pytest.raises(ProviderError, match="upstream request failed") as info:
+                await provider.chat(BODY, None)
+            assert info.value.retryable and not isinstance(info.value, ProviderTimeout)
+            assert len(upstream.requests) == 1  # only connecting is retried: a POST that arrived is not re-sent
     run(go())
 
 
@@ -182,6 +211,18 @@ def test_stream_yields_every_event_and_reuses_the_connection(framing: str) -> No
             for _ in range(2):
                 assert [c async for c in provider.stream({**BODY, "stream": True}, None)] == events
             assert upstream.connections == 1
+    run(go())
+
+
+def test_gzip_stream_is_decoded() -> None:
+    events = [{"choices": [{"index": 0, "delta": {"content": w}}]} for w in ("Hel", "lo")]
+
+    async def answer(_: bytes) -> bytes:
+        return response(gzip.compress(_sse(events)), headers="content-encoding: gzip\r\n", framing="chunked")
+
+    async def go() -> None:
+        async with serving(answer) as (_, provider):
+            assert [c async for c in provider.stream({**BODY, "stream": True}, None)] == events
     run(go())
 
 
@@ -228,6 +269,24 @@ def test_environment_proxy_applies_unless_no_proxy_names_the_host(monkeypatch: p
     assert not proxied("http://127.0.0.1:8000/v1")  # only https is proxied
     monkeypatch.setenv("NO_PROXY", "api.openai.com")
     assert not proxied("https://api.openai.com/v1")
+
+
+def test_request_goes_through_the_environment_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def answer(_: bytes) -> bytes:
+        return response(json.dumps(COMPLETION).encode())
+
+    async def go() -> None:
+        proxy = Upstream(answer)  # a forward proxy for http:// reads the same requests, in absolute form
+        server = await asyncio.start_server(proxy.handle, "127.0.0.1", 0)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        provider = OpenAIProvider(ProviderConfig(name="up", kind="openai", base_url="http://models.invalid/v1"))
+        try:
+            assert await provider.chat(BODY, "sk-caller") == COMPLETION
+        finally:
+            await provider.aclose()
+            server.close()
+        assert proxy.requests[0].startswith(b"POST http://models.invalid/v1/chat/completions HTTP/1.1\r\n")
+    run(go())
 
 
 def test_a_key_with_a_line_break_is_refused_before_it_reaches_the_upstream() -> None:
