@@ -25,7 +25,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from proctor.approvals import SEVERITIES, STATUSES, ApprovalError, ApprovalQuery, review_text
+from proctor.approvals import SEVERITIES, STATUSES, ApprovalError, ApprovalQuery, Approvals, review_text
 from proctor.audit.record import sha256_text
 from proctor.errors import StoreError
 from proctor.governor import Governor
@@ -42,11 +42,15 @@ def _ok(data: Any, status: int = 200, **extra: Any) -> JSONResponse:
     return JSONResponse({"success": True, "data": data, **extra}, status_code=status)
 
 
-def _service(request: Request) -> Any:
+def _begin(request: Request, *, admin: bool = False) -> tuple[Caller, Approvals] | JSONResponse:
+    """The authenticated caller and the approvals service, or the error response to send instead."""
+    caller = gateway_caller(request, admin=admin)
+    if isinstance(caller, JSONResponse):
+        return caller
     gov: Governor = request.app.state.governor
     if gov.approvals is None:
         return gateway_error(503, "approvals_unavailable", "This Proctor runs without a store for approvals.")
-    return gov.approvals
+    return caller, gov.approvals
 
 
 def _tenant(request: Request, caller: Caller) -> str | None:
@@ -68,12 +72,10 @@ def _text(body: Mapping[str, Any], key: str, *, required: bool = False, limit: i
 
 
 async def create(request: Request) -> Response:
-    caller = gateway_caller(request)
-    if isinstance(caller, JSONResponse):
-        return caller
-    service = _service(request)
-    if isinstance(service, JSONResponse):
-        return service
+    begun = _begin(request)
+    if isinstance(begun, JSONResponse):
+        return begun
+    caller, service = begun
     gov: Governor = request.app.state.governor
     try:
         body = await read_json(request, request.app.state.settings.limits.max_body_bytes)
@@ -122,12 +124,10 @@ async def create(request: Request) -> Response:
 
 
 async def list_queue(request: Request) -> Response:
-    caller = gateway_caller(request, admin=True)
-    if isinstance(caller, JSONResponse):
-        return caller
-    service = _service(request)
-    if isinstance(service, JSONResponse):
-        return service
+    begun = _begin(request, admin=True)
+    if isinstance(begun, JSONResponse):
+        return begun
+    caller, service = begun
     params = request.query_params
     status, severity = params.get("status") or None, params.get("severity") or None
     if status is not None and status not in STATUSES:
@@ -147,12 +147,10 @@ async def list_queue(request: Request) -> Response:
 
 
 async def get_one(request: Request) -> Response:
-    caller = gateway_caller(request)
-    if isinstance(caller, JSONResponse):
-        return caller
-    service = _service(request)
-    if isinstance(service, JSONResponse):
-        return service
+    begun = _begin(request)
+    if isinstance(begun, JSONResponse):
+        return begun
+    caller, service = begun
     try:
         approval = await asyncio.to_thread(service.get, request.path_params["id"], _tenant(request, caller))
     except ApprovalError as exc:
@@ -169,12 +167,10 @@ async def reject(request: Request) -> Response:
 
 
 async def _decide(request: Request, *, approve: bool) -> Response:
-    caller = gateway_caller(request, admin=True)
-    if isinstance(caller, JSONResponse):
-        return caller
-    service = _service(request)
-    if isinstance(service, JSONResponse):
-        return service
+    begun = _begin(request, admin=True)
+    if isinstance(begun, JSONResponse):
+        return begun
+    caller, service = begun
     try:
         body = await read_json(request, 64 * 1024)
         reviewer = _text(body, "reviewer_id", required=True, limit=256) or ""
@@ -196,10 +192,8 @@ async def _decide(request: Request, *, approve: bool) -> Response:
 
 
 async def stats(request: Request) -> Response:
-    caller = gateway_caller(request, admin=True)
-    if isinstance(caller, JSONResponse):
-        return caller
-    service = _service(request)
-    if isinstance(service, JSONResponse):
-        return service
+    begun = _begin(request, admin=True)
+    if isinstance(begun, JSONResponse):
+        return begun
+    caller, service = begun
     return _ok(await asyncio.to_thread(service.stats, _tenant(request, caller)))
