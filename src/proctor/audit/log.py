@@ -4,6 +4,11 @@
 durable). The writer thread drains the queue and commits each batch with the chain head in one
 transaction, so a crash leaves either the whole batch or none of it: never a gap, a fork or half a record.
 
+Asynchronous appends do not wake the writer: they go on a deque that the writer drains every ``linger``
+(and at once when ``batch_max`` are waiting, or a synchronous append, a flush or close arrives). Waking a
+thread per record cost the caller's thread more than encoding the record, and on a busy core every wake
+is a hand-off of the interpreter lock; a writer that wakes ten times a second costs nothing.
+
 Durable is not yet signed: the writer signs at most every ``sign_interval`` and on ``flush``/``close``
 (see ``proctor.audit.chain`` for why, and for how records committed in between are protected).
 
@@ -96,6 +101,7 @@ class _Command(enum.Enum):
     STOP = "stop"
     FLUSH = "flush"
     ROTATE = "rotate"
+    DRAIN = "drain"  # batch_max asynchronous records are waiting
 
 
 # A record is queued as its canonical document, encoded by append() on the caller's thread: a record that
@@ -123,7 +129,8 @@ class AuditLog:
         self._writer = writer
         self.chain_id, self.sync, self.failure_mode = writer.chain_id, sync, failure_mode
         self._spill, self._settings = spill, settings
-        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()  # sync records and commands: wake at once
+        self._async: deque[str] = deque()  # asynchronous records: drained every linger, no wake-up
         self._held: deque[_Pending] = deque()
         self._flushes: list[_Waiter] = []
         self._degraded = False
@@ -212,7 +219,10 @@ class AuditLog:
                 f"{self._spill.path} is full; failing closed ({self._last_error})"
             )
         if not self.sync:
-            self._queue.put(doc)
+            self._async.append(doc)
+            # A full batch is worth a wake-up; so is every record when linger is 0 (commit at once).
+            if self._settings.linger <= 0 or len(self._async) == self._settings.batch_max:
+                self._queue.put((_Command.DRAIN, None))
             return
         waiter = _Waiter()
         self._queue.put((doc, waiter))
@@ -260,7 +270,7 @@ class AuditLog:
         self._writer.store.close()
         self._spill.close()
         _OPEN_LOGS.discard(self)
-        lost = len(self._held) + self._queue.qsize()
+        lost = len(self._held) + self._queue.qsize() + len(self._async)
         if lost:
             message = (
                 f"audit log for chain {self.chain_id!r} closed with {lost} record(s) neither in the store "
@@ -311,9 +321,11 @@ class AuditLog:
             try:
                 item = self._queue.get(timeout=self._timeout())
             except queue.Empty:
+                self._write_async()  # the asynchronous records of the last linger
                 self._write([])  # time to retry a degraded store
                 self._seal()  # or to sign the newest records
                 continue
+            self._write_async()  # what was appended before this item goes first
             batch: list[_Pending] = []
             for gathered in self._gather(item):
                 if isinstance(gathered, str):
@@ -324,8 +336,11 @@ class AuditLog:
                     batch.append((doc, waiter))
                     continue
                 command = doc
+                if command is _Command.DRAIN:
+                    continue
                 self._write(batch, sign=command is not _Command.ROTATE)
                 batch = []
+                self._write_async(sign=command is not _Command.ROTATE)
                 if command is _Command.STOP:
                     self._write([])
                     self._seal(force=True)
@@ -334,6 +349,15 @@ class AuditLog:
                     return
                 self._control(command, waiter)
             self._write(batch)
+
+    def _write_async(self, *, sign: bool = False) -> None:
+        """Write the asynchronous records appended so far, ``batch_max`` at a time."""
+        pending = self._async
+        while pending:
+            batch: list[_Pending] = []
+            while pending and len(batch) < self._settings.batch_max:
+                batch.append((pending.popleft(), None))
+            self._write(batch, sign=sign and not pending)
 
     def _gather(self, item: _Item) -> list[_Item]:
         """``item`` and what follows, up to ``batch_max``; waits up to ``linger`` unless a caller waits."""
@@ -357,9 +381,14 @@ class AuditLog:
 
     def _timeout(self) -> float | None:
         if self._degraded or self._held:
-            return max(0.0, self._retry_at - time.monotonic())
-        due = self._writer.seal_due
-        return None if due is None else max(0.0, due - time.monotonic())
+            wait: float | None = max(0.0, self._retry_at - time.monotonic())
+        else:
+            due = self._writer.seal_due
+            wait = None if due is None else max(0.0, due - time.monotonic())
+        linger = self._settings.linger  # asynchronous records wait at most this long
+        if linger <= 0:  # every append wakes the writer instead
+            return wait
+        return linger if wait is None else min(wait, linger)
 
     def _control(self, command: _Command, waiter: _Waiter | None) -> None:
         if waiter is None:
