@@ -9,15 +9,17 @@ Data: pyrit's jailbreak templates (``pyrit/datasets/jailbreak/templates``), fill
 from pyrit's AdvBench copy and with harmless tasks; as non-injection text, pyrit's model responses and the
 evaluation requests no rule fires on (``scorer_evals``, weighted x6 as the most realistic text) and the
 AdvBench requests themselves; the hand-written and templated text of ``scripts/injection_data.py``.
-Features: word unigrams (minus stop words) and bigrams, counted once per 48-token chunk, on windows of two
-chunks, exactly as ``proctor.detect.injection_model`` scores them. One in five templates (by a hash of its
+Features: word unigrams (minus stop words) and the ``--bigrams`` strongest bigrams of a first fit on all of
+them (then refit, and weights below ``--min-weight`` dropped: a small model is faster to score and as
+accurate held out), counted once per 48-token chunk, on windows of two chunks, exactly as
+``proctor.detect.injection_model`` scores them. One in five templates (by a hash of its
 path) is held out, as is one in five texts of every other source; the threshold is the lowest probability
 that keeps the false-positive rate of every held-out benign group at most ``--max-fpr``, and the held-out
 metrics (classifier alone, rules alone, rules + classifier) are written into the model's metadata.
 pyrit's garak system-prompt-extraction prompts are never trained on and are reported separately. The run
 is deterministic (fixed seeds); it takes a few minutes on two cores.
 
-Usage: ``python scripts/train_injection.py [--out PATH] [--c 1.0] [--max-fpr 0.01]``
+Usage: ``python scripts/train_injection.py [--out PATH] [--c 1.0] [--bigrams 2000] [--min-weight 0.1] [--max-fpr 0.01]``
 """
 
 from __future__ import annotations
@@ -125,22 +127,25 @@ def held_out(key: str) -> bool:
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 5 == 0
 
 
-def chunk_features(tokens: list[str]) -> list[list[str]]:
+def chunk_features(tokens: list[str], bigrams: frozenset[str] | None = None) -> list[list[str]]:
     """Per chunk of STRIDE tokens: its distinct non-stop-word unigrams and distinct bigrams starting in it.
 
-    Mirrors InjectionModel.score_tokens exactly (a feature counts once per chunk).
+    ``bigrams`` keeps only those bigrams (None: all). Mirrors InjectionModel.score_tokens exactly (a feature
+    counts once per chunk; a bigram the model does not hold weighs nothing).
     """
     out = []
     for s in range(0, len(tokens), STRIDE):
         uni = {t for t in tokens[s:s + STRIDE] if t not in STOPWORDS}
         bi = {f"{a} {b}" for a, b in zip(tokens[s:s + STRIDE], tokens[s + 1:s + STRIDE + 1], strict=False)}
+        if bigrams is not None:
+            bi &= bigrams
         out.append(sorted(uni | bi))
     return out or [[]]
 
 
-def windows(tokens: list[str]) -> list[list[str]]:
+def windows(tokens: list[str], bigrams: frozenset[str] | None = None) -> list[list[str]]:
     """Feature lists of the windows the runtime scores: each pair of neighbouring chunks (or the only one)."""
-    chunks = chunk_features(tokens)
+    chunks = chunk_features(tokens, bigrams)
     if len(chunks) == 1:
         return chunks
     return [chunks[k] + chunks[k + 1] for k in range(len(chunks) - 1)]
@@ -225,13 +230,14 @@ def build_docs(root: Path, rng: random.Random) -> tuple[list[Doc], list[Doc], di
 RESPONSE_WEIGHT = 6.0  # pyrit's real requests and responses count more than templated benign text
 
 
-def window_samples(docs: Iterable[Doc]) -> tuple[list[list[str]], list[int], list[float]]:
+def window_samples(docs: Iterable[Doc], bigrams: frozenset[str] | None = None,
+                   ) -> tuple[list[list[str]], list[int], list[float]]:
     """Windows as training rows; each document's windows share a total weight of one to three."""
     rows: list[list[str]] = []
     labels: list[int] = []
     weights: list[float] = []
     for doc in docs:
-        wins = windows(doc.tokens)
+        wins = windows(doc.tokens, bigrams)
         share = min(3.0, float(len(wins))) / len(wins)
         if doc.group in ("pyrit_response", "pyrit_request"):
             share *= RESPONSE_WEIGHT
@@ -242,18 +248,31 @@ def window_samples(docs: Iterable[Doc]) -> tuple[list[list[str]], list[int], lis
     return rows, labels, weights
 
 
-def train_model(train: list[Doc], c: float) -> tuple[dict[str, float], float]:
+def fit(train: list[Doc], c: float, bigrams: frozenset[str] | None) -> tuple[dict[str, float], float]:
+    """Logistic regression on the windows of ``train``: every feature's weight, and the bias."""
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    rows, labels, sample_w = window_samples(train)
+    rows, labels, sample_w = window_samples(train, bigrams)
     vec = CountVectorizer(analyzer=lambda feats: feats, min_df=2)
     x = vec.fit_transform(rows)
     clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000, solver="liblinear")
     clf.fit(x, labels, sample_weight=sample_w)
     names = vec.get_feature_names_out()
-    weights = {str(n): float(w) for n, w in zip(names, clf.coef_[0], strict=True) if abs(w) >= 0.02}
-    return unique_weights(weights), float(clf.intercept_[0])
+    return {str(n): float(w) for n, w in zip(names, clf.coef_[0], strict=True)}, float(clf.intercept_[0])
+
+
+def train_model(train: list[Doc], c: float, n_bigrams: int, min_weight: float) -> tuple[dict[str, float], float]:
+    """Fit on unigrams and every bigram, keep the ``n_bigrams`` strongest bigrams, refit, drop small weights.
+
+    A small model scores faster (the runtime looks up every token and bigram in it, and a big dict misses
+    the CPU caches) and, on the held-out data, is as accurate: the strongest two thousand bigrams carry what
+    bigrams add (41,000 features before, 6,700 now), and weights below ``min_weight`` move no decision.
+    """
+    first, _ = fit(train, c, None)
+    ranked = sorted((f for f in first if " " in f), key=lambda f: (-abs(first[f]), f))
+    weights, bias = fit(train, c, frozenset(ranked[:n_bigrams]))
+    return unique_weights({f: w for f, w in weights.items() if abs(w) >= min_weight}), bias
 
 
 def unique_weights(weights: dict[str, float], digits: int = 5) -> dict[str, float]:
@@ -332,6 +351,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "src/proctor/detect/models/injection.json")
     ap.add_argument("--c", type=float, default=1.0, help="inverse L2 regularisation strength (default 1.0)")
+    ap.add_argument("--bigrams", type=int, default=2000,
+                    help="bigram features kept: the strongest of a first fit on all of them (default 2000)")
+    ap.add_argument("--min-weight", type=float, default=0.1,
+                    help="features whose absolute weight is smaller are dropped (default 0.1)")
     ap.add_argument("--max-fpr", type=float, default=0.01,
                     help="false-positive rate allowed on held-out benign text when choosing the threshold")
     ap.add_argument("--seed", type=int, default=7)
@@ -340,7 +363,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     train, test, sources = build_docs(pyrit_datasets(), rng)
     print(f"train docs: {len(train)}  held-out docs: {len(test)}", flush=True)
-    weights, bias = train_model(train, args.c)
+    weights, bias = train_model(train, args.c, args.bigrams, args.min_weight)
 
     probe = _runtime(weights, bias, 0.5)
     probs = [probe.score_tokens(d.tokens).probability for d in test]
@@ -358,7 +381,8 @@ def main() -> None:
     data["metadata"] = {
         "trained": dt.date.today().isoformat(),
         "script": "scripts/train_injection.py",
-        "model": f"logistic regression (liblinear, L2, C={args.c}, balanced classes), word uni+bigrams "
+        "model": f"logistic regression (liblinear, L2, C={args.c}, balanced classes), word unigrams and "
+                 f"the {args.bigrams} strongest bigrams (refit), weights below {args.min_weight} dropped, "
                  f"counted once per {STRIDE}-token chunk, windows of two chunks, pyrit text weighted "
                  f"x{RESPONSE_WEIGHT}",
         "threshold_rule": f"lowest probability with held-out FPR <= {args.max_fpr} in every benign group",

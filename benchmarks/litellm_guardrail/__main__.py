@@ -1,19 +1,22 @@
 """python -m benchmarks.litellm_guardrail: the added time per request of Proctor's LiteLLM proxy guardrail.
 
-Two `litellm --config` proxies, one plain and one with `proctor.integrations.litellm.ProctorGuardrail`
-(sync mode: input check, output check, one audit record in SQLite), both pinned to the same core and pointed
-at the same fast fake upstream (a fixed `chat.completion`, served on another core). Requests carry a 1 KB
-benign prompt, one at a time, alternating between the proxies so drift hits both alike. The added time is
-the difference of the median latencies; the guardrail's own hooks are also timed in-process, without the
-network and the proxy's noise. Target: < 1 ms added per request.
+Three `litellm --config` proxies with the same config apart from the guardrail: plain, with a do-nothing
+guardrail (`benchmarks/litellm_guardrail/noop.py`: LiteLLM's own cost of any registered guardrail) and with
+`proctor.integrations.litellm.ProctorGuardrail` (sync mode: input check, output check, one audit record in
+SQLite). All pinned to the same core and pointed at the same fast fake upstream (a fixed `chat.completion`,
+served on another core). Requests carry a 1 KB benign prompt, one at a time, to each proxy in turn, the order
+cycling through every permutation so drift hits all alike. The added time is the difference of the median
+latencies; each proxy's CPU time per request is read from /proc, and the guardrail's own hooks are also timed
+in-process, without the network and the proxy's noise. Target: < 1 ms added per request.
 
-Example: python -m benchmarks.litellm_guardrail --requests 2000 --core 0
+Example: python -m benchmarks.litellm_guardrail --requests 3000 --core 0
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -72,7 +75,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_proxy(root: Path, name: str, upstream_url: str, core: int | None, guardrail: bool) -> tuple[str, Any]:
+PROXIES: dict[str, str | None] = {  # name -> the guardrail class it registers
+    "plain LiteLLM": None,
+    "do-nothing guardrail": "benchmarks.litellm_guardrail.noop.NoopGuardrail",
+    "with Proctor": "proctor.integrations.litellm.ProctorGuardrail",
+}
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_proxy(root: Path, name: str, upstream_url: str, core: int | None, guardrail: str | None
+                ) -> tuple[str, Any]:
     root.mkdir(parents=True)
     (root / "proctor.yaml").write_text(f"storage: sqlite:///{root / 'proctor.db'}\n", "utf-8")
     config: dict[str, Any] = {
@@ -80,18 +92,18 @@ def start_proxy(root: Path, name: str, upstream_url: str, core: int | None, guar
             "model": "openai/gpt-4o-mini", "api_base": f"{upstream_url}/v1", "api_key": "sk-upstream"}}],
         "general_settings": {"master_key": MASTER_KEY}}
     if guardrail:
-        config["guardrails"] = [{"guardrail_name": "proctor", "litellm_params": {
-            "guardrail": "proctor.integrations.litellm.ProctorGuardrail", "mode": ["pre_call", "post_call"],
-            "default_on": True}}]
+        config["guardrails"] = [{"guardrail_name": "bench", "litellm_params": {
+            "guardrail": guardrail, "mode": ["pre_call", "post_call"], "default_on": True}}]
     (root / "config.yaml").write_text(json.dumps(config), "utf-8")
     port = free_port()
     cmd = [str(Path(sys.executable).with_name("litellm")), "--config", str(root / "config.yaml"), "--host",
            "127.0.0.1", "--port", str(port)]
     if core is not None:
         cmd = ["taskset", "-c", str(core), *cmd]
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)  # for the do-nothing one
     env = {**os.environ, "PROCTOR_CONFIG": str(root / "proctor.yaml"), "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-           "LITELLM_LOG": "ERROR"}
-    log = (root / f"{name}.log").open("wb")
+           "LITELLM_LOG": "ERROR", "PYTHONPATH": path}
+    log = (root / f"{name.replace(' ', '-')}.log").open("wb")
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     return f"http://127.0.0.1:{port}", proc
 
@@ -107,14 +119,15 @@ def wait_ready(url: str, proc: Any, timeout: float = 300) -> None:
 
 
 def measure(urls: dict[str, str], requests: int, warmup: int) -> dict[str, list[float]]:
-    """Latency in ms per request for each proxy, one request at a time, alternating the order."""
+    """Latency in ms per request for each proxy, one request at a time; the order of the proxies cycles
+    through every permutation, so each is first, middle and last equally often."""
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": PROMPT}]}
     headers = {"authorization": f"Bearer {MASTER_KEY}"}
     times: dict[str, list[float]] = {name: [] for name in urls}
+    orders = list(itertools.permutations(urls))
     with httpx.Client(headers=headers, timeout=30, trust_env=False) as client:
-        names = list(urls)
         for i in range(warmup + requests):
-            for name in (names if i % 2 == 0 else names[::-1]):
+            for name in orders[i % len(orders)]:
                 start = time.perf_counter()
                 r = client.post(f"{urls[name]}/v1/chat/completions", json=body)
                 elapsed = (time.perf_counter() - start) * 1000
@@ -170,10 +183,16 @@ def machine(core: int | None) -> dict[str, str]:
                 cpu = line.split(":", 1)[1].strip()
                 break
     return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu,
-            "cores": f"{len(os.sched_getaffinity(0))} usable; both proxies on core {core}" if core is not None
+            "cores": f"{len(os.sched_getaffinity(0))} usable; the three proxies on core {core}" if core is not None
             else f"{os.cpu_count()} (not pinned: taskset missing)",
             "load average at start": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
             "python": platform.python_version(), "litellm": ver("litellm"), "proctor": ver("proctor")}
+
+
+def cpu_ms(pid: int) -> float:
+    """User + system CPU time of a process so far, all its threads, in ms."""
+    fields = Path(f"/proc/{pid}/stat").read_text("utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -183,9 +202,9 @@ def pct(values: list[float], p: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.litellm_guardrail", description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="measured requests per proxy (default 2000)")
+    parser.add_argument("--requests", type=int, default=3000, help="measured requests per proxy (default 3000)")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per proxy first (default 200)")
-    parser.add_argument("--core", type=int, default=0, help="the core both proxies are pinned to (default 0)")
+    parser.add_argument("--core", type=int, default=0, help="the core the proxies are pinned to (default 0)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="results file (default benchmarks/RESULTS.md)")
     args = parser.parse_args(argv)
     core: int | None = args.core if subprocess.run(["which", "taskset"], capture_output=True).returncode == 0 \
@@ -199,32 +218,44 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         serve_upstream(port)
         upstream_url = f"http://127.0.0.1:{port}"
-        started = {name: start_proxy(tmp / name, name, upstream_url, core, name == "with Proctor")
-                   for name in ("plain LiteLLM", "with Proctor")}
+        started = {name: start_proxy(tmp / name.replace(" ", "-"), name, upstream_url, core, guardrail)
+                   for name, guardrail in PROXIES.items()}
         for _, proc in started.values():
             stack.callback(proc.wait, 15)
             stack.callback(proc.terminate)
         for url, proc in started.values():
             wait_ready(url, proc)
         print(f"measuring {args.requests} requests per proxy ...", file=sys.stderr)
+        before = {name: cpu_ms(proc.pid) for name, (_, proc) in started.items()}
         times = measure({name: url for name, (url, _) in started.items()}, args.requests, args.warmup)
+        cpu = {name: (cpu_ms(proc.pid) - before[name]) / (args.requests + args.warmup)
+               for name, (_, proc) in started.items()}
+        info["load average at end"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         hooks = hooks_in_process(max(500, args.requests // 2), f"sqlite:///{tmp / 'hooks.db'}")
-    plain, governed = times["plain LiteLLM"], times["with Proctor"]
-    added = statistics.median(governed) - statistics.median(plain)
-    rows = [f"| {name} | {statistics.median(t):.2f} | {pct(t, 0.9):.2f} | {pct(t, 0.99):.2f} | {len(t)} |"
-            for name, t in times.items()]
+    med = {name: statistics.median(t) for name, t in times.items()}
+    plain, noop, governed = med["plain LiteLLM"], med["do-nothing guardrail"], med["with Proctor"]
+    added = governed - plain
+    rows = [f"| {name} | {med[name]:.2f} | {med[name] - plain:+.2f} | {pct(t, 0.9):.2f} | {pct(t, 0.99):.2f} | "
+            f"{cpu[name]:.2f} | {len(t)} |" for name, t in times.items()]
     verdict = "met" if added < TARGET_MS else "not met"
     body = "\n".join([
         "Command: `make bench-litellm` (`python -m benchmarks.litellm_guardrail`). One request at a time, a 1 KB "
-        "benign prompt, alternating between the two proxies; both pinned to one core, the client and the fake "
-        "upstream on the others. The guardrail runs in sync mode: input check, output check, one audit record "
-        "(SQLite, batched writer).",
+        "benign prompt, to three proxies in turn (the order cycles through every permutation): plain LiteLLM, "
+        "LiteLLM with a do-nothing guardrail (`benchmarks/litellm_guardrail/noop.py`: the same hooks, each "
+        "returning at once, so it shows what LiteLLM's guardrail machinery costs by itself) and LiteLLM with "
+        "Proctor's guardrail in sync mode (input check, output check, one audit record in SQLite, batched "
+        "writer). All three pinned to one core, the client and the fake upstream on the others; same config "
+        f"apart from the guardrail; {args.warmup} warm-up requests each first (the Governor is built then). "
+        "One run; the machine is shared, so rerun before comparing small differences.",
         "",
-        "| proxy | median ms | p90 ms | p99 ms | requests |",
-        "|---|---:|---:|---:|---:|",
+        "| proxy | median ms | vs plain | p90 ms | p99 ms | CPU ms/request | requests |",
+        "|---|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
-        f"**Added per request: {added:.3f} ms** (difference of medians; target < {TARGET_MS:g} ms: {verdict}).",
+        f"**Added per request: {added:.3f} ms** (difference of medians; target < {TARGET_MS:g} ms: {verdict}): "
+        f"LiteLLM's own cost of a registered guardrail {noop - plain:+.3f} ms, Proctor's {governed - noop:+.3f} ms.",
+        "CPU ms/request is the proxy process's user + system time (all threads, Proctor's audit writer "
+        "included) over the measured and warm-up requests.",
         f"The guardrail's hooks alone, in-process (pre-call check + post-call check + audit enqueue): "
         f"{hooks:.3f} ms median.",
         "",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import importlib
+import itertools
 import json
+import math
 import re
 import subprocess
 import sys
@@ -23,8 +25,17 @@ from proctor.detect.injection import (
     is_negated,
     is_quoted_question,
 )
-from proctor.detect.injection_model import bundled_model, load_model, model_from_dict, tokenize
+from proctor.detect.injection_model import (
+    _TOKEN_RE,
+    InjectionModel,
+    bundled_model,
+    load_model,
+    model_from_dict,
+    token_span,
+    tokenize,
+)
 from proctor.detect.injection_rules import MAX_SPAN, pattern_set
+from proctor.detect.injection_text import _B64_RUN, base64_spans
 from proctor.errors import ConfigError
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "injection.jsonl"
@@ -191,7 +202,8 @@ def test_threshold_must_be_a_probability() -> None:
 
 
 def test_shipped_model_is_small_documented_and_loadable() -> None:
-    assert MODEL.stat().st_size < 2_000_000
+    # Small on purpose: every token is looked up in it, and a big dict misses the CPU caches (speed target).
+    assert MODEL.stat().st_size < 400_000
     data = json.loads(MODEL.read_text(encoding="utf-8"))
     meta = data["metadata"]
     assert {"trained", "sources", "counts", "held_out_metrics", "threshold_rule"} <= set(meta)
@@ -229,6 +241,65 @@ def test_runtime_needs_neither_numpy_nor_sklearn() -> None:
 def test_ascii_fast_path_tokenises_like_the_regex_path(text: str) -> None:
     # A trailing non-ASCII word forces the regex path; both must agree on everything before it.
     assert tokenize(text + " é") == [*tokenize(text), "é"]
+
+
+def _span_by_regex(text: str, first: int, last: int) -> tuple[int, int]:
+    spans = [m.span() for m in _TOKEN_RE.finditer(text)]
+    if first >= len(spans):
+        return 0, spans[-1][1] if spans else 0
+    return spans[first][0], spans[min(last, len(spans) - 1)][1]
+
+
+_WORDY = st.text(alphabet=st.sampled_from(list("ab Z9.,'-\n\t\x1c_")), max_size=120)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_WORDY, st.integers(0, 40), st.integers(0, 10), st.booleans())
+def test_token_span_counts_tokens_like_the_regex(text: str, first: int, more: int, non_ascii: bool) -> None:
+    # ASCII text takes the str.split path, other text the regex path: both must agree with the regex.
+    text = text + " é" if non_ascii else text
+    assert token_span(text, first, first + more) == _span_by_regex(text, first, first + more)
+
+
+def _score_by_definition(model: InjectionModel, text: str) -> float:
+    """The model's definition, written plainly: per chunk, the sum of its distinct features' weights."""
+    toks, step, w = tokenize(text), model.stride, model.weights
+    chunks = []
+    for s in range(0, len(toks), step):
+        feats = set(toks[s:s + step]) | set(zip(toks[s:s + step], toks[s + 1:s + step + 1], strict=False))
+        chunks.append(sum(w.get(f, 0.0) for f in feats))
+    best = max(map(sum, itertools.pairwise(chunks)), default=chunks[0] if chunks else 0.0)
+    return 1 / (1 + math.exp(-(model.bias + best)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["ignore", "all", "previous", "instructions", "you", "are", "now", "dan",
+                                 "the", "report", "revenue", "grew", "jailbreak", "mode"]), max_size=300))
+def test_scores_are_the_sums_of_distinct_feature_weights(words: list[str]) -> None:
+    text = " ".join(words)
+    assert bundled_model().score(text).probability == pytest.approx(_score_by_definition(bundled_model(), text))
+
+
+def test_weights_off_the_five_decimal_grid_are_scored_as_floats() -> None:
+    model = InjectionModel({"ignore": 1.234567, ("ignore", "all"): 2.0000001, "rules": -0.5}, bias=-1.0,
+                           threshold=0.5)
+    for text in ("ignore all the rules", "ignore ignore all", ""):
+        assert model.score(text).probability == pytest.approx(_score_by_definition(model, text), abs=1e-12)
+
+
+_B64_WORD = st.text(alphabet=st.sampled_from(list("aZ09+/")), min_size=1, max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_B64_WORD | st.sampled_from([" ", "=", "==", "===", ".", "-", "_", "\n", "é"]), max_size=30))
+def test_base64_runs_are_the_matches_of_the_run_pattern(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert list(base64_spans(text, text.lower())) == [m.span() for m in _B64_RUN.finditer(text.lower())]
+
+
+def test_long_base64_runs_are_cut_in_pieces() -> None:
+    text = "x " + "A" * 9000 + "== y"
+    assert list(base64_spans(text, text.lower())) == [m.span() for m in _B64_RUN.finditer(text.lower())]
 
 
 @settings(max_examples=100, deadline=None)

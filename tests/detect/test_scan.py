@@ -50,6 +50,15 @@ def test_unicode_classes_stay_sound(text: str) -> None:
     assert fast == plain and plain
 
 
+@pytest.mark.parametrize("text", TEXTS)
+def test_finditer_reuses_the_candidates_it_is_given(text: str) -> None:
+    ps = PatternSet(RULES)
+    hits = ps.candidates(text)
+    given = [(r.key, m.span()) for r, m in ps.finditer(text, hits)]
+    assert given == [(r.key, m.span()) for r, m in ps.finditer(text)]
+    assert list(ps.finditer(text, [])) == []  # only the rules it is given run
+
+
 def test_prefilter_skips_rules_that_cannot_match() -> None:
     if not scan.HYPERSCAN_AVAILABLE:
         pytest.skip("hyperscan wheel not installed on this platform")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -56,18 +57,36 @@ _SKIP_TOKENS = re.compile(f"{_SEPARATORS}(?:{_TOKEN_RE.pattern}{_SEPARATORS}){{{
 
 def token_span(text: str, first: int, last: int) -> tuple[int, int]:
     """Character span in ``text`` of tokens ``first`` to ``last`` (inclusive), counted like ``tokenize``."""
+    if text.isascii():
+        # tokenize's own split, at C speed: str.split(maxsplit=k)'s last part starts at token k, so its
+        # length gives the offset. Stepping through the tokens with the regex took ~40 µs per KB.
+        flat = text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
+        n = len(flat)
+        head = flat.split(maxsplit=first)
+        if len(head) <= first:  # fewer tokens than ``first``: end at the last one
+            return 0, len(flat.rstrip())
+        start = n - len(head[-1])
+        tail = flat.split(maxsplit=last + 1)
+        end = len(flat[:n - len(tail[-1])].rstrip()) if len(tail) > last + 1 else len(flat.rstrip())
+        return start, max(end, start)
     pos = skipped = 0
     while first - skipped >= _SKIP:
         m = _SKIP_TOKENS.match(text, pos)
         if m is None:
             break
         pos, skipped = m.end(), skipped + _SKIP
-    start = end = 0
-    for i, m in enumerate(islice(_TOKEN_RE.finditer(text, pos), last + 1 - skipped), skipped):
-        if i == first:
-            start = m.start()
-        end = m.end()
-    return start, max(end, start)
+    # deque(islice(...), maxlen=1) steps over matches at C speed, keeping only the last one.
+    tokens = _TOKEN_RE.finditer(text, pos)
+    before = deque(islice(tokens, first - skipped), maxlen=1)
+    at_first = next(tokens, None)
+    if at_first is None:  # fewer tokens than ``first``: end at the last one
+        return 0, before[0].end() if before else 0
+    after = deque(islice(tokens, last - first), maxlen=1)
+    start = at_first.start()
+    return start, max((after[0] if after else at_first).end(), start)
+
+
+_SCALE = 100_000  # the trainer writes weights with five decimals
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +108,20 @@ class InjectionModel:
     window: int = 96  # tokens per window: two chunks of ``stride`` tokens
     stride: int = 48
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # The weights as integers (x _SCALE) when that is exact and keeps them unique, else the weights: a set of
+    # ints hashes and sums ~15% faster than a set of floats, and their sum is exact.
+    _table: Mapping[str | tuple[str, str], float | int] = field(init=False, repr=False, compare=False)
+    _scale: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        scaled = {k: round(w * _SCALE) for k, w in self.weights.items()}
+        exact = all(scaled[k] / _SCALE == w for k, w in self.weights.items())
+        if exact and len(set(scaled.values())) == len(scaled):
+            object.__setattr__(self, "_table", scaled)
+            object.__setattr__(self, "_scale", _SCALE)
+        else:
+            object.__setattr__(self, "_table", self.weights)
+            object.__setattr__(self, "_scale", 1)
 
     def score(self, text: str) -> WindowScore:
         """The highest-scoring window of ``text``: the probability that it holds an injection, and where."""
@@ -97,17 +130,19 @@ class InjectionModel:
     def score_tokens(self, toks: list[str]) -> WindowScore:
         """``score`` on tokens from ``tokenize``."""
         n = len(toks)
-        get = self.weights.get
+        get = self._table.get
         step = self.stride
+        # One lookup pass for the unigrams and one for the bigrams (bigram i starts at token i, so a chunk's
+        # last bigram reaches into the next chunk); then each chunk only slices. zip over a slice, not
+        # itertools.pairwise: it is ~25% faster here.
+        unigrams = list(map(get, toks))
+        bigrams = list(map(get, zip(toks, toks[1:], strict=False)))  # noqa: RUF007
         chunks: list[float] = []
         for s in range(0, n, step):
-            # The chunk's tokens and the bigrams starting in it (the last one reaches into the next chunk).
-            part = toks[s:s + step + 1]
-            found = set(map(get, part[:step]))
-            # zip over a slice, not itertools.pairwise: it is ~25% faster here.
-            found.update(map(get, zip(part, part[1:], strict=False)))  # noqa: RUF007
+            found = set(unigrams[s:s + step])
+            found.update(bigrams[s:s + step])
             found.discard(None)
-            chunks.append(sum(cast("set[float]", found)))
+            chunks.append(sum(cast("set[float]", found)) / self._scale)
         chunks = chunks or [0.0]
         if len(chunks) == 1:
             best, at = chunks[0], 0

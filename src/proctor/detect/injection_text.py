@@ -230,26 +230,27 @@ def needs_fold(text: str) -> bool:
 _B64_MAX_RUNS = 8
 _B64_PIECE = 4096  # a longer run is decoded in pieces of this many characters
 _B64_RUN = re.compile("[a-z0-9+/]{16,4096}={0,2}")  # on lower-cased text: the matches of rule aux.b64
-_B64_BYTES = bytes(b if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/") else 32 for b in range(256))
+_B64_MASK = bytes(ord("a") if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/") else 32 for b in range(256))
+_B64_SIXTEEN = b"a" * 16
 
 
 def base64_spans(text: str, low: str) -> Iterator[tuple[int, int]]:
     """Runs of 16 or more base64 characters (pieces of at most 4096, with up to two trailing "=").
 
     These are the matches of ``_B64_RUN`` on ``low`` (``text`` lower-cased, same length). On ASCII text the
-    runs are found by ``bytes.translate`` and ``split`` at C speed: sre tried the pattern at every letter,
+    runs are found by ``bytes.translate`` and ``bytes.find`` at C speed: sre tried the pattern at every letter,
     ~20 µs per KB of ordinary text, which any 16-letter word or path lets through the prefilter.
     """
     if not text.isascii():
         yield from (m.span() for m in _B64_RUN.finditer(low))
         return
-    flat = text.encode("ascii").translate(_B64_BYTES)
-    at = 0
-    for run in flat.split():
-        if len(run) < 16:
-            continue
-        at = flat.index(run, at)  # every earlier run of 16 or more is behind ``at``; shorter ones cannot hold it
-        end = at + len(run)
+    # Base64 characters become "a", the rest " ": the next run of 16 or more starts where the next 16 "a"s
+    # do (bytes.find, at C speed), and ends at the next " ". Stepping through every word took ~10 µs per KB.
+    flat = text.encode("ascii").translate(_B64_MASK)
+    at = flat.find(_B64_SIXTEEN)
+    while at >= 0:
+        end = flat.find(b" ", at)
+        end = len(flat) if end < 0 else end
         for start in range(at, end, _B64_PIECE):
             stop = min(end, start + _B64_PIECE)
             if stop - start < 16:
@@ -257,7 +258,7 @@ def base64_spans(text: str, low: str) -> Iterator[tuple[int, int]]:
             if stop == end:
                 stop += len(text[stop:stop + 2]) - len(text[stop:stop + 2].lstrip("="))
             yield start, stop
-        at = end
+        at = flat.find(_B64_SIXTEEN, end)
 
 
 def _looks_like_base64(run: str) -> bool:

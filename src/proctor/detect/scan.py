@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,11 @@ _ESCAPED_NON_ASCII = re.compile(r"\\(?:[uUN]|x\{|x[89a-fA-F])")
 
 def _needs_ucp(pattern: str) -> bool:
     return not pattern.isascii() or _ESCAPED_NON_ASCII.search(pattern) is not None
+
+
+def _collect(rule_id: int, _from: int, _to: int, _flags: int, hits: list[int]) -> None:
+    """Hyperscan's match callback: one module-level function, not a closure made per scan."""
+    hits.append(rule_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,21 +233,20 @@ class PatternSet:
             scratch = _hs.Scratch(db)
             self._local.scratch = scratch
         hits: list[int] = list(self._always)
-
-        def on_match(rule_id: int, _from: int, _to: int, _flags: int, _ctx: object) -> None:
-            hits.append(rule_id)
-
         # "replace" keeps the bytes valid UTF-8 (lone surrogates would break Hyperscan's UTF-8 mode);
         # the prefilter only needs to know which patterns can match, not where.
-        db.scan(text.encode("utf-8", "replace"), match_event_handler=on_match, scratch=scratch)
+        db.scan(text.encode("utf-8", "replace"), match_event_handler=_collect, context=hits, scratch=scratch)
         if self._always:
             hits.sort()
         return hits
 
     # -- matching ----------------------------------------------------------------------------------
-    def finditer(self, text: str) -> Iterator[tuple[Rule, re.Match[str]]]:
-        """Yield ``(rule, match)`` for every ``re`` match of every rule that passed the prefilter."""
-        for i in self.candidates(text):
+    def finditer(self, text: str, candidates: Iterable[int] | None = None) -> Iterator[tuple[Rule, re.Match[str]]]:
+        """Yield ``(rule, match)`` for every ``re`` match of every rule that passed the prefilter.
+
+        ``candidates`` (from an earlier ``candidates(text)`` on the same text) saves a second prefilter pass.
+        """
+        for i in self.candidates(text) if candidates is None else candidates:
             rule = self.rules[i]
             for m in self._compiled[i].finditer(text):
                 yield rule, m

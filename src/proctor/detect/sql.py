@@ -84,10 +84,11 @@ class SqlDetector:
         if triggers:
             orig, maps = normalise(text, triggers)
             low = lower(orig)
+            hits = self._set.candidates(low)  # the decoded text may hold rules the encoded one hid
         found: list[Finding] = []
         covered: dict[tuple[str, str], int] = {}  # (rule, type) -> end of its last finding
         counts = dict.fromkeys(self.types, 0)
-        for rule, m in self._set.finditer(low):
+        for rule, m in self._set.finditer(low, hits):
             for ftype, check, extend in CHECKS.get(rule.key, ()):
                 if m.start() < covered.get((rule.key, ftype), -1) or counts[ftype] >= _MAX_FINDINGS:
                     continue  # repeats inside a finding add nothing; past the cap the type is settled
