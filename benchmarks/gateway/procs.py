@@ -29,6 +29,40 @@ def cpu_ticks(stat: str) -> int:
     return int(rest[11]) + int(rest[12])
 
 
+def process_group(stat: str) -> int:
+    """The process group id (field 5) from the text of ``/proc/<pid>/stat``."""
+    return int(stat[stat.rindex(")") + 2:].split()[2])
+
+
+def group_pids(pgid: int) -> list[int]:
+    """The live processes of group ``pgid``: a server's launcher and its workers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if process_group((entry / "stat").read_text()) == pgid:
+                    found.append(int(entry.name))
+    return found
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system, every thread) of every live process in group ``pgid``."""
+    ticks = 0
+    for pid in group_pids(pgid):
+        with contextlib.suppress(OSError):
+            ticks += cpu_ticks(Path(f"/proc/{pid}/stat").read_text())
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def group_rss_kib(pgid: int) -> int:
+    """Resident set (KiB) of every live process in group ``pgid``, added up."""
+    total = 0
+    for pid in group_pids(pgid):
+        with contextlib.suppress(OSError, KeyError):
+            total += status_kib(Path(f"/proc/{pid}/status").read_text(), "VmRSS")
+    return total
+
+
 def status_kib(status: str, key: str) -> int:
     """A ``kB`` value such as VmHWM (peak resident set) or VmRSS from the text of ``/proc/<pid>/status``."""
     for line in status.splitlines():
