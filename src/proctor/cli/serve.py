@@ -60,7 +60,7 @@ def serve(config_file: str | None, host: str | None, port: int | None, workers: 
                f"http://{settings.host}:{settings.port}/v1)", err=True)
     click.echo(f"  policies: {', '.join(settings.policies)}\n  storage:  {settings.storage}\n"
                f"  providers: {providers}\n  failure_mode: {settings.failure_mode}", err=True)
-    click.echo(f"  workers: {workers}", err=True)
+    click.echo(f"  workers: {workers}\n  auth: {settings.auth}", err=True)
     if workers == 1:
         uvicorn.run(create_app(settings, governor), host=settings.host, port=settings.port, log_level=log_level,
                     access_log=False, server_header=False)
