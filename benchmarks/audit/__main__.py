@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from benchmarks.results import write_section
+from benchmarks.speed.machine import cpu_model, installed_version, usable_cores
 from proctor.audit import (
     AuditLog,
     AuditRecord,
@@ -214,37 +214,21 @@ def server_version(url: str) -> str:
 
 
 def machine() -> dict[str, str]:
-    def ver(dist: str) -> str:
-        try:
-            return version(dist)
-        except PackageNotFoundError:
-            return "not installed"
-
-    cpu = platform.processor() or platform.machine()
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text("utf-8", "replace").splitlines():
-            if line.lower().startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    try:
-        cores = f"{len(os.sched_getaffinity(0))} usable of {os.cpu_count()}"
-    except AttributeError:
-        cores = str(os.cpu_count())
     try:
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         load = "unknown"
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu,
-        "cores": cores,
+        "cpu": cpu_model(),
+        "cores": f"{usable_cores()} usable of {os.cpu_count()}",
         "load average at start": load,
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
-        "cryptography": ver("cryptography"),
-        "psycopg": ver("psycopg"),
-        "proctor": ver("proctor"),
+        "cryptography": installed_version("cryptography"),
+        "psycopg": installed_version("psycopg"),
+        "proctor": installed_version("proctor"),
     }
 
 

@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 
 import httpx
@@ -38,7 +38,7 @@ from benchmarks.gateway.__main__ import cores, ensure_tools
 from benchmarks.gateway.run import Bench, Plan
 from benchmarks.gateway.upstream_client import rotated
 from benchmarks.results import RESULTS, write_section
-from benchmarks.speed.machine import machine_info
+from benchmarks.speed.machine import installed_version, machine_info
 
 SECTION = ("server-stack", "Gateway: ASGI server stack")
 VARIANTS: dict[str, str] = {
@@ -369,12 +369,6 @@ def conclude(verdicts: Sequence[str], granian_mib: float) -> str:
             f"`--server` option: granian does not save enough CPU per request to pay for a second server stack. {cost}")
 
 
-def _version(dist: str) -> str:
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "not installed"
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gateway.server_stack",
@@ -407,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     for name in ("hyperscan", "presidio-analyzer"):
         info.pop(name, None)
-    info.update({name: _version(name) for name in ("uvicorn", "uvloop", "httptools", "h11", "granian", "starlette")})
+    stack = ("uvicorn", "uvloop", "httptools", "h11", "granian", "starlette")
+    info.update({name: installed_version(name) for name in stack})
     info["date"] = time.strftime("%Y-%m-%d %H:%M %Z")
     info["load average at start"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     gateway_core, load_core = cores()

@@ -23,7 +23,6 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from benchmarks.gateway import bodies, gateways, procs, serve, upstream
 from benchmarks.gateway.__main__ import cores, ensure_tools
 from benchmarks.gateway.run import Bench, Plan
 from benchmarks.results import RESULTS, write_section
-from benchmarks.speed.machine import machine_info
+from benchmarks.speed.machine import installed_version, machine_info
 
 SECTION = ("upstream-client", "Gateway: upstream HTTP client")
 HEADERS = {"content-type": "application/json", "authorization": f"Bearer {gateways.API_KEY}"}
@@ -173,12 +172,6 @@ def _http11_first(name: str) -> int:
     return 0 if name == "http11" else 1  # the providers' own pool is the base the others are compared with
 
 
-def _version(dist: str) -> str:
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "not installed"
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gateway.upstream_client",
@@ -205,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     for name in ("hyperscan", "presidio-analyzer"):
         info.pop(name, None)
-    info.update({name: _version(name) for name in ("aiohttp", "httpx", "httpcore", "uvloop")})
+    info.update({name: installed_version(name) for name in ("aiohttp", "httpx", "httpcore", "uvloop")})
     gateway_core, load_core = cores()
     if load_core is not None:
         os.sched_setaffinity(0, {load_core})

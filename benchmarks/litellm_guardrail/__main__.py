@@ -28,13 +28,13 @@ import threading
 import time
 from contextlib import ExitStack, suppress
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from benchmarks.results import RESULTS, write_section
+from benchmarks.speed.machine import cpu_model, installed_version, usable_cores
 
 TARGET_MS = 1.0
 MASTER_KEY = "sk-bench-" + "0123456789abcdef" * 2
@@ -170,23 +170,12 @@ def hooks_in_process(n: int, store: str) -> float:
 
 
 def machine(core: int | None) -> dict[str, str]:
-    def ver(dist: str) -> str:
-        try:
-            return version(dist)
-        except PackageNotFoundError:
-            return "not installed"
-
-    cpu = platform.processor() or platform.machine()
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text("utf-8", "replace").splitlines():
-            if line.lower().startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu,
-            "cores": f"{len(os.sched_getaffinity(0))} usable; the three proxies on core {core}" if core is not None
+    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu_model(),
+            "cores": f"{usable_cores()} usable; the three proxies on core {core}" if core is not None
             else f"{os.cpu_count()} (not pinned: taskset missing)",
             "load average at start": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
-            "python": platform.python_version(), "litellm": ver("litellm"), "proctor": ver("proctor")}
+            "python": platform.python_version(), "litellm": installed_version("litellm"),
+            "proctor": installed_version("proctor")}
 
 
 def cpu_ms(pid: int) -> float:

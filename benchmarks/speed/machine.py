@@ -9,7 +9,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
     try:
         for line in Path("/proc/cpuinfo").read_text("utf-8", "replace").splitlines():
             if line.lower().startswith(("model name", "hardware", "cpu model")):
@@ -19,14 +20,16 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
+    """Cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
 
 
-def _version(dist: str) -> str:
+def installed_version(dist: str) -> str:
+    """The installed version of distribution ``dist``, or ``not installed``."""
     try:
         return version(dist)
     except PackageNotFoundError:
@@ -41,12 +44,12 @@ def machine_info() -> dict[str, str]:
         load = "unknown"
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": _cpu_model(),
-        "cores": f"{_usable_cores()} usable of {os.cpu_count()}",
+        "cpu": cpu_model(),
+        "cores": f"{usable_cores()} usable of {os.cpu_count()}",
         "load average at start": load,
         "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
         "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "proctor": _version("proctor"),
-        "hyperscan": _version("hyperscan"),
-        "presidio-analyzer": _version("presidio-analyzer"),
+        "proctor": installed_version("proctor"),
+        "hyperscan": installed_version("hyperscan"),
+        "presidio-analyzer": installed_version("presidio-analyzer"),
     }
