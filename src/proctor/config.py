@@ -15,6 +15,9 @@ Environment variables are read here, once, at start-up, and nowhere else:
 ``PROCTOR_REQUIRE_SERVICES``  tests only: ``1`` turns "service missing" skips into failures
 ``XDG_CACHE_HOME``         where compiled Hyperscan databases are cached (default ``~/.cache``), read by
                            ``proctor.detect.scan``
+``SSL_CERT_FILE``, ``SSL_CERT_DIR``  CA certificates for https upstreams (an internal CA), read by
+                           ``proctor.providers.http11`` when a provider starts; default: certifi's bundle
+``HTTP(S)_PROXY``, ``NO_PROXY``  upstreams reached through a proxy, read the same way
 =========================  ==========================================================================
 
 Provider keys named by ``providers[].api_key_env`` are read by the provider at start-up, and the webhook

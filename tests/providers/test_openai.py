@@ -300,3 +300,61 @@ def test_a_key_with_a_line_break_is_refused_before_it_reaches_the_upstream() -> 
             assert info.value.status == 400 and not info.value.retryable
             assert upstream.requests == []
     run(go())
+
+
+def _self_signed(tmp_path: Any) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 signed by itself, and its key, as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "proctor test upstream")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "upstream.pem", tmp_path / "upstream.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def test_https_upstream_is_verified_against_ssl_cert_file(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+
+    async def answer(_: bytes) -> bytes:
+        return response(json.dumps(COMPLETION).encode())
+
+    async def call(trusted: bool) -> Any:
+        upstream = Upstream(answer)
+        server = await asyncio.start_server(upstream.handle, "127.0.0.1", 0, ssl=server_tls)
+        port = server.sockets[0].getsockname()[1]
+        if trusted:
+            monkeypatch.setenv("SSL_CERT_FILE", cert)
+        else:
+            monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        provider = OpenAIProvider(ProviderConfig(name="tls", kind="openai", base_url=f"https://127.0.0.1:{port}/v1",
+                                                 timeout_s=5.0))
+        try:
+            return await provider.chat(BODY, "sk-test")
+        finally:
+            await provider.aclose()
+            server.close()
+
+    assert run(call(trusted=True))["choices"][0]["message"]["content"] == "héllo"
+    with pytest.raises(ProviderError, match="cannot connect"):  # certifi does not know this certificate
+        run(call(trusted=False))

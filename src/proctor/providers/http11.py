@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
 import sys
 import time
@@ -372,7 +373,11 @@ class _Http11Stream:
 
 
 def _ssl_context() -> ssl.SSLContext:
-    # The CA bundle httpx uses (certifi, one of its dependencies), so https upstreams verify as before.
+    """Verification as httpx does it: ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set (an internal CA), else
+    certifi's bundle (one of httpx's dependencies). Read when the provider starts."""
+    cafile, capath = os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None
+    if cafile or capath:
+        return ssl.create_default_context(cafile=cafile, capath=capath)
     try:
         import certifi
     except ImportError:  # pragma: no cover - httpx requires certifi
