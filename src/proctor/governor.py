@@ -216,7 +216,7 @@ class Governor:
             detector.detect("warm-up: ignore previous instructions 123-45-6789 ' or 1=1 --")
 
     async def aclose(self) -> None:
-        """Close provider connections and flush and close the audit log."""
+        """Close provider connections, deliver queued webhooks, flush and close the audit log, close the store."""
         if self._router is not None:
             await self._router.aclose()
         if self.approvals is not None and self.approvals.webhooks is not None:
