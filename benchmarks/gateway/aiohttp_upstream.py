@@ -19,12 +19,12 @@ import ssl
 import urllib.request
 import weakref
 from collections.abc import AsyncIterator, Mapping
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from proctor.errors import ProviderError, ProviderTimeout
+from proctor.providers.http11 import Upstream, UpstreamStream  # the interface both clients implement
 
 _CONNECT_RETRIES = 2  # connection errors only: a request that reached the upstream is never re-sent
 _READ_SIZE = 64 * 1024
@@ -33,32 +33,6 @@ _KEEPALIVE_S = 5.0
 _MAX_CONNECTIONS = 256
 # Sent on every request; identity because a model's answer is small and a gateway should not pay for gzip.
 _DEFAULT_HEADERS = {"User-Agent": "proctor", "Accept-Encoding": "identity"}
-
-
-class UpstreamStream(Protocol):
-    """An answer whose body is read as it arrives; ``aclose`` must be called."""
-
-    status: int
-
-    def lines(self) -> AsyncIterator[str]:
-        """The body's lines, decoded as UTF-8, without line endings."""
-        ...
-
-    async def aread(self) -> bytes: ...
-
-    async def aclose(self) -> None: ...
-
-
-class Upstream(Protocol):
-    """POSTs to one base URL; the pool behind it is the implementation's."""
-
-    async def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
-        """Send and read the whole answer: (status, body)."""
-        ...
-
-    async def post_stream(self, path: str, body: bytes, headers: Mapping[str, str]) -> UpstreamStream: ...
-
-    async def aclose(self) -> None: ...
 
 
 def open_upstream(name: str, base_url: str, timeout_s: float) -> Upstream:
