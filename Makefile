@@ -10,11 +10,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-$(VENV)/.core: pyproject.toml | $(BIN)/python
+# setup.py and the C source: an edit rebuilds the native scorer (proctor/detect/_ngram.c).
+NATIVE := setup.py src/proctor/detect/_ngram.c
+
+$(VENV)/.core: pyproject.toml $(NATIVE) | $(BIN)/python
 	$(PIP) install -e .
 	touch $@
 
-$(VENV)/.test: pyproject.toml | $(BIN)/python
+$(VENV)/.test: pyproject.toml $(NATIVE) | $(BIN)/python
 	$(PIP) install -e '.[test,postgres,capsule,litellm]'
 	touch $@ $(VENV)/.core
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import repeat
 
-from proctor.detect.injection_model import InjectionModel, bundled_model, token_span, tokenize
+from proctor.detect.injection_model import InjectionModel, bundled_model, token_span
 from proctor.detect.injection_rules import CASE_CHECKS, MAX_SPAN, SCORES, pattern_set
 from proctor.detect.injection_text import Normalized, base64_runs, base64_spans, needs_fold
 from proctor.detect.scan import Rule
@@ -379,7 +379,7 @@ def _rules() -> _Rules:
 def _classify(model: InjectionModel, threshold: float, text: str,
               norm: Normalized | None) -> Iterator[tuple[int, int, float]]:
     """The classifier's finding, if any: its best window, mapped back to the original text."""
-    result = model.score_tokens(tokenize(text))
+    result = model.score(text)
     if result.probability >= threshold:
         start, end = token_span(text, result.first, result.last)
         if norm is not None:

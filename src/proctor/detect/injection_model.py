@@ -26,6 +26,14 @@ from typing import Any, cast
 
 from proctor.errors import ConfigError
 
+_native: Any
+try:  # the optional C scorer (setup.py builds it where a compiler exists); the Python below is the reference
+    from proctor.detect import _ngram as _native
+except ImportError:  # pragma: no cover - exercised where the extension is not built
+    _native = None
+
+NATIVE_AVAILABLE = _native is not None
+
 FORMAT = "proctor.injection.ngram-lr/1"
 
 # Token separators besides whitespace. Training and scoring must agree exactly, so the model file records
@@ -112,6 +120,7 @@ class InjectionModel:
     # ints hashes and sums ~15% faster than a set of floats, and their sum is exact.
     _table: Mapping[str | tuple[str, str], float | int] = field(init=False, repr=False, compare=False)
     _scale: int = field(init=False, repr=False, compare=False)
+    _native: Any = field(init=False, repr=False, compare=False)  # the C scorer's table, when it applies
 
     def __post_init__(self) -> None:
         scaled = {k: round(w * _SCALE) for k, w in self.weights.items()}
@@ -122,13 +131,26 @@ class InjectionModel:
         else:
             object.__setattr__(self, "_table", self.weights)
             object.__setattr__(self, "_scale", 1)
+        # The C scorer sums integer weights: it applies when the weights scale exactly (every shipped model).
+        native = _native.Table(self._table, PUNCTUATION) if _native is not None and self._scale == _SCALE else None
+        object.__setattr__(self, "_native", native)
 
     def score(self, text: str) -> WindowScore:
-        """The highest-scoring window of ``text``: the probability that it holds an injection, and where."""
-        return self.score_tokens(tokenize(text))
+        """The highest-scoring window of ``text``: the probability that it holds an injection, and where.
+
+        Uses the C scorer when it is built (same result as ``score_tokens(tokenize(text))``, ~15x faster).
+        """
+        if self._native is None:
+            return self.score_tokens(tokenize(text))
+        best, at, n = self._native.score(text.lower(), self.stride)
+        return self._window(best, at, n)
+
+    def _window(self, best: float, at: int, n: int) -> WindowScore:
+        last = min(n, (at + 2) * self.stride) - 1
+        return WindowScore(_sigmoid(self.bias + best / self._scale), at * self.stride, max(last, 0))
 
     def score_tokens(self, toks: list[str]) -> WindowScore:
-        """``score`` on tokens from ``tokenize``."""
+        """``score`` on tokens from ``tokenize``: the pure-Python reference the C scorer must equal."""
         n = len(toks)
         get = self._table.get
         step = self.stride
@@ -137,21 +159,21 @@ class InjectionModel:
         # itertools.pairwise: it is ~25% faster here.
         unigrams = list(map(get, toks))
         bigrams = list(map(get, zip(toks, toks[1:], strict=False)))  # noqa: RUF007
+        # Sums stay in the table's units (integers when scaled: exact) and are divided once, at the end.
         chunks: list[float] = []
         for s in range(0, n, step):
             found = set(unigrams[s:s + step])
             found.update(bigrams[s:s + step])
             found.discard(None)
-            chunks.append(sum(cast("set[float]", found)) / self._scale)
-        chunks = chunks or [0.0]
+            chunks.append(sum(cast("set[float]", found)))
+        chunks = chunks or [0]
         if len(chunks) == 1:
             best, at = chunks[0], 0
         else:
             pairs = [a + b for a, b in zip(chunks, chunks[1:], strict=False)]  # noqa: RUF007
             at = max(range(len(pairs)), key=pairs.__getitem__)
             best = pairs[at]
-        last = min(n, (at + 2) * step) - 1
-        return WindowScore(_sigmoid(self.bias + best), at * step, max(last, 0))
+        return self._window(best, at, n)
 
 
 def _sigmoid(x: float) -> float:
