@@ -50,6 +50,17 @@ def test_unicode_classes_stay_sound(text: str) -> None:
     assert fast == plain and plain
 
 
+@pytest.mark.parametrize("sep", ["\x1c", "\x1d", "\x1e", "\x1f"])
+def test_separators_python_counts_as_whitespace_reach_re(sep: str) -> None:
+    """Python's \\s matches the four ASCII separators; Hyperscan's does not, so the rewrite adds them."""
+    rules = [Rule("ascii", r"ignore\s{1,3}previous"), Rule("cls", r"ignore[\s,]previous"),
+             Rule("ucp", r"ignorez\s{1,3}précédentes")]
+    text = f"ignore{sep}previous ignorez{sep}précédentes"
+    fast = [(r.key, m.span()) for r, m in PatternSet(rules).finditer(text)]
+    plain = [(r.key, m.span()) for r, m in PatternSet(rules, prefilter=False).finditer(text)]
+    assert fast == plain and len(plain) == 3
+
+
 @pytest.mark.parametrize("text", TEXTS)
 def test_finditer_reuses_the_candidates_it_is_given(text: str) -> None:
     ps = PatternSet(RULES)

@@ -39,7 +39,7 @@ def _ws(pattern: str) -> str:
 # Unicode classes (\s, \W) make Hyperscan compile in UCP mode, several times slower. Rules use ASCII
 # whitespace; other Unicode spaces (NBSP, em space, ideographic space…) make ``injection_text.needs_fold``
 # true and are folded to " " before matching.
-_SPACE = "[ \\t\\r\\n\\f\\v]"
+_SPACE = "[ \\t\\r\\n\\f\\x0b]"
 
 
 def _portable(pattern: str) -> str:
@@ -607,11 +607,35 @@ _AUX = [
 ]
 
 
+# Explicit Hyperscan prefilters (see scan.Rule) for the rules whose automatic one builds a large database:
+# the words every match must contain, in ASCII and without separators (Unicode classes, UCP mode and
+# whitespace runs are what make a database big). A non-ASCII letter is written "." (one code point in UTF-8
+# mode), so "r.gles" stands for "règles" and "regles". Rules run case-sensitively on lower-cased text, so
+# ASCII literals stay exact. tests/detect/test_prefilter_rules.py checks that each one over-approximates.
+_NOUN_THEN = r"[\s\S]*"  # the noun, then (anywhere after it) the qualifier
+_PREFILTERS = {
+    "override.en.strong": f"(?:{_EN_STRONG})",
+    "override.es.post": r"(?:instrucciones|reglas|indicaciones|directrices|.rdenes|normas|pautas|directivas|"
+                        r"consignas|prompt)" + _NOUN_THEN + r"(?:anteriores|previas|arriba|iniciales|"
+                        r"originales|sistema|que\s|recibidas|dadas|precedentes)",
+    "override.fr.post": r"(?:instructions|consignes|r.gles|directives|indications|commandes|ordres|prompt)"
+                        + _NOUN_THEN + r"(?:pr.c.dentes|ant.rieures|ci-dessus|haut|initiales|d'origine|"
+                        r"originales|donn.es|re.ues|syst.me|pass.es|d'avant)",
+    "override.pt.post": r"(?:instru..es|regras|diretrizes|orienta..es|comandos)" + _NOUN_THEN
+                        + r"(?:anteriores|pr.vias|acima|iniciais|originais|sistema|recebidas)",
+    # Its many short verbs ("as", "hi", "sei") hit often; every match ends in "dan".
+    "persona.dan.assign": r"dan",
+    "indirect.intl": r"hinweis|nachricht|anweisung|ki\s+bist|assistent\s+muss|l'ia|l'assist|une\s+ia|nota\s|"
+                     r"eres\s+una|asistente\s+debe|un'ia|uma\s+ia|ai\s+bent|opmerking",
+}
+
+
 def _rules() -> list[Rule]:
     rules: list[Rule] = []
     for family, table in (("override", _OVERRIDE), ("extract", _EXTRACT), ("persona", _PERSONA),
                           ("tag", _TAGS), ("indirect", _INDIRECT)):
-        rules.extend(Rule(f"{family}.{name}", _portable(pattern)) for name, pattern in table.items())
+        rules.extend(Rule(key, _portable(pattern), prefilter=_PREFILTERS.get(key))
+                     for key, pattern in ((f"{family}.{name}", p) for name, p in table.items()))
     return rules + _AUX
 
 

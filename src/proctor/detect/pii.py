@@ -49,6 +49,9 @@ _PASSPORT_FILLER = (
     r"n|no|nr|num|number|nummer|numero|número|numéro|n°|nº|id|is|was|ist|est|es|è|de|del|du|der|des|of|my"
 )
 _PASSPORT_SEP = r"[\s:#.,\-/()]"
+# The passport rules' explicit prefilter (see scan.Rule): just the passport word, in ASCII so the database
+# builds without UCP. Under (?i) Python also matches "ſ" for s and "İ"/"ı" for i, so those letters are ".".
+_PASSPORT_PREFILTER = r"[PpRr](?i:a..port|e..epa..|a..eport|a.aport|a..aport|a.poort|a..-?n(?:r|umm))"
 _RULES = (
     Rule("num", _NUM),
     # The domain must end in a real TLD (2+ letters, or punycode), so "a@a.a@a.…" never reaches Python.
@@ -65,6 +68,7 @@ _RULES = (
         "passport",
         rf"{_PASSPORT_WORD}{_PASSPORT_SEP}{{0,4}}(?i:(?:(?:{_PASSPORT_FILLER})(?!\w){_PASSPORT_SEP}{{0,4}}){{0,4}})"
         r"(?=[A-Z]{0,8}[0-9])([A-Z0-9]{6,9})(?![A-Za-z0-9])",
+        prefilter=_PASSPORT_PREFILTER,
     ),
     # Farther away ("the passport number of John is 123456789") only a strong passport-number shape counts.
     Rule(
@@ -73,8 +77,11 @@ _RULES = (
         # US/UK/IN "X1234567", 9 digits, FR "12AB34567", DE "C01X00T47" (its own 27-symbol alphabet)
         r"([A-Z]{1,2}[0-9]{6,8}|[0-9]{9}|[0-9]{2}[A-Z]{2}[0-9]{5}|[CFGHJKLMNPRTVWXYZ][0-9CFGHJKLMNPRTVWXYZ]{8})"
         r"(?![A-Za-z0-9])",
+        prefilter=_PASSPORT_PREFILTER,
     ),
-    Rule("mrz1", r"P[A-Z<][A-Z<]{3}[A-Z<]{39}"),
+    # Unrolled, the prefilter stays exact: the automatic one widens {39} to {2,} and fires on "PDF" and
+    # "PS", and merges with the other class-only rules into a database twice the size.
+    Rule("mrz1", r"P[A-Z<][A-Z<]{3}[A-Z<]{39}", prefilter="P" + "[A-Z<]" * 43),
     Rule("mrz2", r"[A-Z0-9<]{9}[0-9][A-Z<]{3}[0-9]{6}[0-9][MFX<][0-9]{6}[0-9][A-Z0-9<]{14}[0-9<][0-9]"),
 )
 

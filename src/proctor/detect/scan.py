@@ -5,6 +5,13 @@ a set's patterns are compiled into one Hyperscan database in prefilter mode: a s
 (microseconds per KB, linear time) reports which patterns *may* match, and only those run under Python's
 ``re`` to produce exact spans. Without Hyperscan every pattern runs under ``re``; results are identical.
 
+A rule may give its own ``prefilter``: a simpler regex that Hyperscan compiles instead of the rule's pattern
+(through the same ``prefilter_pattern`` rewrite). It must over-approximate the rule: wherever ``re`` finds a
+match of the pattern, the prefilter must match somewhere in the text. Usually it is the rule's rare, required
+literals, written in ASCII (a non-ASCII letter as ``.``, which matches one whole code point in UTF-8 mode) so
+the database builds without UCP. A few literals instead of a long alternation under Unicode classes make the
+database, and so the scan, several times smaller and cheaper; the cost is a few more rules reaching ``re``.
+
 Patterns must keep ``re`` linear too (an attacker writes the prompt): bound every repetition (``{1,64}``
 rather than ``+``) and never nest quantifiers over overlapping classes.
 """
@@ -44,6 +51,7 @@ _WIDEN_LIMIT = 2
 _RANGE = re.compile(r"(?<!\\)\{(\d+),(\d*)\}")
 _EXACT = re.compile(r"(?<!\\)\{(\d+)\}")
 _NON_ASCII = r"\x{80}-\x{10ffff}"
+_SEPARATORS = r"\x1c-\x1f"  # file, group, record and unit separators: whitespace to Python, not to Hyperscan
 
 
 def _widen_repeats(pattern: str) -> str:
@@ -59,10 +67,18 @@ def _widen_repeats(pattern: str) -> str:
     return _EXACT.sub(widen_exact, _RANGE.sub(widen_range, pattern))
 
 
-def _ascii_classes(pattern: str) -> str:
+def _ascii_classes(pattern: str, *, ucp: bool = False) -> str:
+    """Rewrite the class escapes of ``pattern`` for Hyperscan (see the comment above).
+
+    Every positive ``\\s`` also accepts ``\\x1c``-``\\x1f``: Python's ``\\s`` is ``str.isspace``, which counts
+    those four separators, and Hyperscan's (ASCII or Unicode White_Space) does not. Without ``ucp`` the rule
+    compiles in ASCII mode, so positive ``\\w``, ``\\d``, ``\\s`` also accept any non-ASCII code point and
+    ``\\b``/``\\B`` are dropped; with ``ucp`` Hyperscan's Unicode classes are kept as they are.
+    """
+    wide = "" if ucp else _NON_ASCII
     out: list[str] = []
     i, n = 0, len(pattern)
-    in_class = negated = widen_class = False
+    in_class = negated = widen_class = space_class = False
     while i < n:
         ch = pattern[i]
         if ch == "\\" and i + 1 < n:
@@ -70,11 +86,13 @@ def _ascii_classes(pattern: str) -> str:
             if in_class:
                 if esc in "wds" and not negated:
                     widen_class = True
+                    space_class = space_class or esc == "s"
                 out.append(pattern[i:i + 2])
-            elif esc in "bB":
+            elif esc in "bB" and not ucp:
                 pass  # drop word-boundary assertions (see above)
             elif esc in "wds":
-                out.append(f"(?:\\{esc}|[{_NON_ASCII}])")
+                extra = (_SEPARATORS if esc == "s" else "") + (wide if esc != "s" or not ucp else "")
+                out.append(f"(?:\\{esc}|[{extra}])" if extra else pattern[i:i + 2])
             else:
                 out.append(pattern[i:i + 2])
             i += 2
@@ -82,11 +100,13 @@ def _ascii_classes(pattern: str) -> str:
         if in_class:
             if ch == "]" and out and not out[-1].endswith("["):
                 if widen_class:
-                    out.append(_NON_ASCII)
+                    out.append(wide)
+                if space_class:
+                    out.append(_SEPARATORS)
                 in_class = False
             out.append(ch)
         elif ch == "[":
-            in_class, widen_class = True, False
+            in_class, widen_class, space_class = True, False, False
             negated = pattern[i + 1:i + 2] == "^"
             out.append("[^" if negated else "[")
             i += 2 if negated else 1
@@ -103,7 +123,7 @@ def _ascii_classes(pattern: str) -> str:
 def prefilter_pattern(pattern: str) -> str:
     """The over-approximation of ``pattern`` that Hyperscan compiles (see the comment above)."""
     widened = _widen_repeats(pattern)
-    return widened if _needs_ucp(pattern) else _ascii_classes(widened)
+    return _ascii_classes(widened, ucp=_needs_ucp(pattern))
 
 
 _ESCAPED_NON_ASCII = re.compile(r"\\(?:[uUN]|x\{|x[89a-fA-F])")
@@ -120,11 +140,22 @@ def _collect(rule_id: int, _from: int, _to: int, _flags: int, hits: list[int]) -
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One named regex. ``key`` is what the detector uses to tell rules apart (often a finding type)."""
+    """One named regex. ``key`` is what the detector uses to tell rules apart (often a finding type).
+
+    ``prefilter``, when given, is what Hyperscan compiles instead of ``pattern`` (with the same ``flags``): a
+    smaller regex that must match somewhere in every text where ``pattern`` matches (see the module
+    docstring). ``None`` compiles ``prefilter_pattern(pattern)``.
+    """
 
     key: str
     pattern: str
     flags: int = 0
+    prefilter: str | None = None
+
+    @property
+    def hs_source(self) -> str:
+        """The regex the Hyperscan prefilter is built from: ``prefilter`` if given, else ``pattern``."""
+        return self.pattern if self.prefilter is None else self.prefilter
 
 
 class PatternSet:
@@ -143,7 +174,7 @@ class PatternSet:
     def _hs_flags(self, rule: Rule) -> int:
         assert _hs is not None
         flags = _hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_UTF8
-        if _needs_ucp(rule.pattern):
+        if _needs_ucp(rule.hs_source):
             flags |= _hs.HS_FLAG_UCP
         if rule.flags & re.IGNORECASE:
             flags |= _hs.HS_FLAG_CASELESS
@@ -157,7 +188,7 @@ class PatternSet:
         assert _hs is not None
         db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
         db.compile(
-            expressions=[prefilter_pattern(self.rules[i].pattern).encode() for i in indices],
+            expressions=[prefilter_pattern(self.rules[i].hs_source).encode() for i in indices],
             ids=list(indices),
             elements=len(indices),
             flags=[self._hs_flags(self.rules[i]) for i in indices],
@@ -167,7 +198,7 @@ class PatternSet:
     def _cache_key(self) -> str:
         h = hashlib.sha256(str(getattr(_hs, "__version__", "")).encode())
         for rule in self.rules:
-            h.update(b"\0" + prefilter_pattern(rule.pattern).encode() + b"\0" + str(self._hs_flags(rule)).encode())
+            h.update(b"\0" + prefilter_pattern(rule.hs_source).encode() + b"\0" + str(self._hs_flags(rule)).encode())
         return h.hexdigest()[:32]
 
     def _load_or_build(self) -> Any:

@@ -61,6 +61,8 @@ _PRIVS = (r"(?:select|insert|update|delete|execute|usage|create|alter|drop|refer
           r"|impersonate"
           r"|db_owner|rds_superuser)\b")
 
+# A few rules give Hyperscan an explicit prefilter (see scan.Rule): the names every match must contain, which
+# build a much smaller database than the automatic over-approximation of a long pattern.
 # "norm:*" rules only say the text needs normalising. The others are candidates: the checks registered for
 # their key in sql_checks.CHECKS decide, score and type them.
 RULES: tuple[Rule, ...] = (
@@ -105,7 +107,9 @@ RULES: tuple[Rule, ...] = (
          r"|sleepeachrow[\s+]{0,8}\("
          r"|randomblob[\s+]{0,8}\([\s+]{0,8}\d{6,12}"
          r"|generate_series[\s+]{0,8}\([\s+]{0,8}\d{1,12}[\s+]{0,8},[\s+]{0,8}\d{6,12}"
-         r"|regexp_substring[\s+]{0,8}\([\s+]{0,8}repeat[\s+]{0,8}\("),
+         r"|regexp_substring[\s+]{0,8}\([\s+]{0,8}repeat[\s+]{0,8}\(",
+         prefilter=r"benchmark[^a-z]{0,}\(|waitfor|dbms_pipe\.receive_message|dbms_lock\.sleep|dbms_session\.sleep"
+                   r"|user_lock\.sleep|sleepeachrow|randomblob|generate_series|regexp_substring"),
     Rule("blind_fn",
          r"(?:" + _LOGIC + r"|" + kw("rlike", "not") + r")" + _OPEN
          + r"(?P<fn>ascii|ord|unicode|substring|substr|mid|length|len|char_length|instr|locate|hex|bin|strcmp"
@@ -126,7 +130,10 @@ RULES: tuple[Rule, ...] = (
          r"(?:load_file|httpuritype|lo_import|lo_export|dblink_connect|openrowset|opendatasource|sys_eval"
          r"|sys_exec)[\s+]{0,8}\(|into(?<!\winto)" + RWS + r"(?:out|dump)file\b|utl_http\.request|utl_file\."
          r"|dbms_ldap\.init|xp_dirtree|xp_fileexist|xp_subdirs|master\.\.xp_\w{1,32}|sp_oacreate"
-         r"|sp_makewebtask"),
+         r"|sp_makewebtask",
+         prefilter=r"load_file|httpuritype|lo_import|lo_export|dblink_connect|openrowset|opendatasource|sys_eval"
+                   r"|sys_exec|outfile|dumpfile|utl_http\.request|utl_file\.|dbms_ldap\.init|xp_dirtree"
+                   r"|xp_fileexist|xp_subdirs|master\.\.xp_|sp_oacreate|sp_makewebtask"),
     Rule("char_concat",
          r"(?:nchar|char|chr)[\s+]{0,8}\([\s+]{0,8}\d{1,3}[\s+]{0,8}\)[\s+]{0,8}(?P<op>\+|\|\||,)[\s+]{0,8}"
          r"(?:nchar|char|chr)[\s+]{0,8}\("
@@ -152,7 +159,9 @@ RULES: tuple[Rule, ...] = (
     Rule("proc", r"(?P<kw>xp_cmdshell|sp_configure|sp_addsrvrolemember|sp_addlogin|sp_addrolemember"
          r"|sp_password)\b"),
     Rule("set_password", r"(?P<kw>set(?<!\wset))" + RWS + r"password" + OWS + r"(?:for\b|=)"),
-    Rule("sys_from", r"(?P<kw>from(?<!\wfrom)|join(?<!\wjoin))[\s+(]{1,24}(?:" + SYS_TABLES + r")\b"),
+    Rule("sys_from", r"(?P<kw>from(?<!\wfrom)|join(?<!\wjoin))[\s+(]{1,24}(?:" + SYS_TABLES + r")\b",
+         prefilter=r"(?:from|join)[^a-z]{1,}(?:information_schema|pg_|mysql|master|sys|sqlite_|dba_|all_|rdb\$"
+                   r"|domain|msysobjects)"),
     Rule("cred_cols",
          r"(?:password|passwd|pwd|pass_hash|passhash|pw_hash|hash|secret|api_key|apikey)[a-z0-9_]{0,32}"
          r"[^;]{0,160}?\bfrom" + RWS + r"(?:[a-z0-9_]{1,64}\.)?(?:users?|accounts?|credentials?|logins?"
