@@ -68,11 +68,42 @@ class _Piece:
 
 
 @dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What a plan's policies make of one set of finding types (see ``_Plan.outcome``)."""
+
+    action: Action
+    policies: tuple[Policy, ...]  # the matched ones, in policy order
+    relevant: frozenset[str]  # the finding types some matched policy names
+    redact: frozenset[str]  # the finding types a matched redact policy names
+
+
+_OUTCOME_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
     """What to run for one (scope, caller): the applicable policies and only the detectors they need."""
 
     policies: tuple[Policy, ...]
     detectors: tuple[Detector, ...]
+    # Outcomes by the set of finding types: a plan meets few distinct sets, and matching globs per check
+    # was a third of the Governor's own time.
+    outcomes: dict[frozenset[str], _Outcome] = field(default_factory=dict)
+
+    def outcome(self, policy_set: PolicySet, types: frozenset[str]) -> _Outcome:
+        known = self.outcomes.get(types)
+        if known is None:
+            known = _evaluate(policy_set, self.policies, types)
+            if len(self.outcomes) >= _OUTCOME_CACHE_SIZE:
+                self.outcomes.clear()
+            self.outcomes[types] = known
+        return known
+
+
+def _evaluate(policy_set: PolicySet, policies: Sequence[Policy], types: frozenset[str]) -> _Outcome:
+    action, matched, relevant = policy_set.evaluate_types(types, policies)
+    redact = [p for p in matched if p.action is Action.REDACT]
+    return _Outcome(action, matched, relevant, frozenset(t for t in relevant if any(p.matches_type(t) for p in redact)))
 
 
 # -- the full pipeline: identity → check(input) → provider → check(output) → record -----------------------
@@ -248,35 +279,42 @@ class Governor:
         for piece in pieces:
             found: list[Finding] = []
             for detector in plan.detectors:
-                for f in detector.detect(piece.text):
-                    found.append(f if piece.message is None else
-                                 Finding(f.type, f.start, f.end, f.score, piece.message))
-            found.sort(key=lambda f: (f.start, f.end, f.type))
+                found.extend(detector.detect(piece.text))
+            if not found:
+                per_piece.append(found)
+                continue
+            if piece.message is not None:
+                found = [Finding(f.type, f.start, f.end, f.score, piece.message) for f in found]
+            found.sort(key=_position)
             per_piece.append(found)
             findings.extend(found)
-        active = plan.policies if not waive else tuple(p for p in plan.policies if p.id not in waive)
-        outcome = self.policies.evaluate(findings, active)
+        if not findings:
+            return Decision(Action.ALLOW, scope=scope)
+        types = frozenset(f.type for f in findings)
+        if waive:
+            outcome = _evaluate(self.policies, tuple(p for p in plan.policies if p.id not in waive), types)
+        else:
+            outcome = plan.outcome(self.policies, types)
         if outcome.action is Action.ALLOW and not outcome.policies:
             return Decision(Action.ALLOW, scope=scope)
+        relevant = outcome.relevant
+        matched = tuple(f for f in findings if f.type in relevant)
         redacted: str | list[dict[str, Any]] | None = None
         placeholders: dict[str, str] = {}
         if outcome.action is Action.REDACT:
             redactor = Redactor()
-            redact_policies = [p for p in outcome.policies if p.action is Action.REDACT]
             texts: list[str] = []
-            redact_types = {f.type for f in outcome.findings
-                            if any(p.matches_type(f.type) for p in redact_policies)}
             for piece, found in zip(pieces, per_piece, strict=True):
-                targets = [f for f in found if f.type in redact_types]
+                targets = [f for f in found if f.type in outcome.redact]
                 texts.append(redactor.redact(piece.text, targets) if targets else piece.text)
             redacted = texts[0] if is_text else _rebuild(text_or_messages, pieces, texts)  # type: ignore[arg-type]
             if self.reversible_redaction:
                 placeholders = redactor.placeholders
         return Decision(
             action=outcome.action,
-            findings=outcome.findings,
+            findings=matched,
             policies=tuple(p.id for p in outcome.policies),
-            reason=_reason(outcome.action, outcome.policies, outcome.findings),
+            reason=_reason(outcome.action, outcome.policies, matched),
             redacted=redacted,
             placeholders=placeholders,
             scope=scope,
@@ -833,6 +871,10 @@ def _rebuild(messages: Messages, pieces: Sequence[_Piece], texts: Sequence[str])
         else:
             msg[head] = text
     return out
+
+
+def _position(f: Finding) -> tuple[int, int, str]:
+    return f.start, f.end, f.type
 
 
 def _reason(action: Action, policies: Sequence[Policy], findings: Sequence[Finding]) -> str:

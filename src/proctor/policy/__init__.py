@@ -45,18 +45,25 @@ class PolicySet:
 
     def evaluate(self, findings: Sequence[Finding], policies: Sequence[Policy]) -> Outcome:
         """Match findings against ``policies`` (from ``active``); the strictest action wins."""
-        types = {f.type for f in findings}  # few distinct types, many findings: match types, not findings
+        # Few distinct types, many findings: match types, not findings.
+        action, matched, relevant = self.evaluate_types({f.type for f in findings}, policies)
+        return Outcome(action, matched, tuple(f for f in findings if f.type in relevant))
+
+    @staticmethod
+    def evaluate_types(types: Iterable[str], policies: Sequence[Policy]
+                       ) -> tuple[Action, tuple[Policy, ...], frozenset[str]]:
+        """``evaluate`` on finding types alone: the action, the matched policies and the types they name."""
+        types = tuple(types)
         matched: list[Policy] = []
-        relevant_types: set[str] = set()
+        relevant: set[str] = set()
         for policy in policies:
             hits = [t for t in types if policy.matches_type(t)]
             if hits:
                 matched.append(policy)
-                relevant_types.update(hits)
+                relevant.update(hits)
         if not matched:
-            return Outcome(Action.ALLOW, (), ())
-        action = Action.strictest([p.action for p in matched])
-        return Outcome(action, tuple(matched), tuple(f for f in findings if f.type in relevant_types))
+            return Action.ALLOW, (), frozenset()
+        return Action.strictest([p.action for p in matched]), tuple(matched), frozenset(relevant)
 
 
 def load_policies(*sources: str, known_types: Sequence[str] = BUILTIN_FINDING_TYPES) -> PolicySet:
