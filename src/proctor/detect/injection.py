@@ -239,7 +239,6 @@ class _Hits:
     spans: list[tuple[_Rule, list[tuple[int, int]]]] = field(default_factory=list)  # finding rules' hits
     spaced: bool = False  # aux.spaced matched: letters are spaced out
     leet: bool = False  # aux.leet matched: a trigger word is written in leetspeak
-    base64: bool = False  # aux.b64 passed the prefilter: there may be base64 runs (see base64_spans)
 
 
 class _Rules:
@@ -259,7 +258,6 @@ class _Rules:
         self.patterns = pattern_set()
         self.rules = [_Rule.of(r) for r in self.patterns.rules]
         keys = [r.key for r in self.rules]
-        self.b64 = keys.index("aux.b64")  # only flagged: injection_text.base64_spans finds the runs
         self.spaced = keys.index("aux.spaced")
         self.leet = keys.index("aux.leet")
 
@@ -273,9 +271,7 @@ class _Rules:
             stop = min(n, end + MAX_SPAN)
             for i in self.patterns.candidates(low if stop - start == n else low[start:stop]):
                 rule = self.rules[i]
-                if i == self.b64:
-                    hits.base64 = True
-                elif i == self.spaced:
+                if i == self.spaced:
                     hits.spaced = hits.spaced or _starts_before(rule.pattern.search(low, start, stop), end)
                 elif i == self.leet:
                     hits.leet = hits.leet or _starts_before(rule.pattern.search(low, start, stop), end)
@@ -347,7 +343,7 @@ class InjectionDetector:
         if self._model is not None:
             shown = _mask(target, cleared) if cleared else target
             spans.extend(_classify(self._model, self._threshold, shown, norm))
-        return spans, base64_spans(text, low) if hits.base64 else ()
+        return spans, base64_spans(text, low)
 
     @staticmethod
     def _judge(text: str, low: str, hits: _Hits) -> tuple[list[tuple[int, int, float]], list[tuple[int, int]]]:

@@ -19,8 +19,9 @@ noted), all in one PatternSet, matched on a lower-cased copy of the text:
   HTML comments that address the model.
 
 Each family has a score (``SCORES``); a few rules are confirmed on the original text's case (``CASE_CHECKS``).
-The auxiliary rules (``aux.*``) find nothing themselves: they tell the detector, in the same pass, where
-de-obfuscation or base64 decoding is worth trying.
+The auxiliary rules (``aux.*``) find nothing themselves: they tell the detector, in the same pass, whether
+de-obfuscation is worth trying. (Base64 runs are found by ``injection_text.base64_spans`` at C speed on every
+text: as a rule here they cost the scan more than finding them does.)
 """
 
 from __future__ import annotations
@@ -569,11 +570,10 @@ CASE_CHECKS = {
 }
 
 # Auxiliary rules: they find nothing themselves but tell detect() cheaply, in the same Hyperscan pass, that
-# de-obfuscation is worth running (spaced letters, leetspeak) or where base64 runs are. They are unrolled
+# de-obfuscation is worth running (spaced letters, leetspeak). They are unrolled
 # instead of using counted repeats: the prefilter widens repeats above two ({16,} would become {2,} and
 # fire on every text). Their word boundaries are consumed characters rather than look-arounds, which the
 # prefilter drops: "version 4.2.1 of" would otherwise pass as spaced-out letters ("n 4.2.1 o").
-_B64 = "[a-z0-9+/]"
 _SEP = "[ \\t.\\-_*~+|/]{1,2}"
 _EDGE = "[^a-z0-9@$]"
 
@@ -603,7 +603,6 @@ def _leet_word(stem: str) -> str:
 _AUX = [
     Rule("aux.spaced", f"(?:^|{_EDGE})" + _SEP.join(["[a-z0-9@$]"] * 5) + f"(?:{_EDGE}|$)"),
     Rule("aux.leet", "|".join(_leet_word(w) for w in _LEET_STEMS.split())),
-    Rule("aux.b64", _B64 * 16 + _B64 + "{0,4080}={0,2}"),
 ]
 
 
@@ -646,7 +645,7 @@ def pattern_set() -> PatternSet:
 
 
 # The longest text any rule's match can span, its look-aheads included, plus one character for a trailing
-# \b (aux.b64 aside: the detector finds base64 runs another way). Long texts are scanned in chunks that
+# \b. Long texts are scanned in chunks that
 # overlap by this much; a test checks that every rule stays within it.
 MAX_SPAN = 700
 

@@ -229,7 +229,7 @@ def needs_fold(text: str) -> bool:
 
 _B64_MAX_RUNS = 8
 _B64_PIECE = 4096  # a longer run is decoded in pieces of this many characters
-_B64_RUN = re.compile("[a-z0-9+/]{16,4096}={0,2}")  # on lower-cased text: the matches of rule aux.b64
+_B64_RUN = re.compile("[a-z0-9+/]{16,4096}={0,2}")  # on lower-cased text: what base64_spans finds
 _B64_MASK = bytes(ord("a") if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/") else 32 for b in range(256))
 _B64_SIXTEEN = b"a" * 16
 
@@ -237,16 +237,14 @@ _B64_SIXTEEN = b"a" * 16
 def base64_spans(text: str, low: str) -> Iterator[tuple[int, int]]:
     """Runs of 16 or more base64 characters (pieces of at most 4096, with up to two trailing "=").
 
-    These are the matches of ``_B64_RUN`` on ``low`` (``text`` lower-cased, same length). On ASCII text the
-    runs are found by ``bytes.translate`` and ``bytes.find`` at C speed: sre tried the pattern at every letter,
-    ~20 µs per KB of ordinary text, which any 16-letter word or path lets through the prefilter.
+    These are the matches of ``_B64_RUN`` on ``low`` (``text`` lower-cased, same length), found by
+    ``bytes.translate`` and ``bytes.find`` at C speed: sre tried the pattern at every letter, ~20 µs per KB of
+    ordinary text. Encoding to ASCII with "replace" writes one "?" per other code point, so byte offsets are
+    character offsets, and the run alphabet is ASCII.
     """
-    if not text.isascii():
-        yield from (m.span() for m in _B64_RUN.finditer(low))
-        return
     # Base64 characters become "a", the rest " ": the next run of 16 or more starts where the next 16 "a"s
     # do (bytes.find, at C speed), and ends at the next " ". Stepping through every word took ~10 µs per KB.
-    flat = text.encode("ascii").translate(_B64_MASK)
+    flat = low.encode("ascii", "replace").translate(_B64_MASK)
     at = flat.find(_B64_SIXTEEN)
     while at >= 0:
         end = flat.find(b" ", at)
@@ -256,7 +254,7 @@ def base64_spans(text: str, low: str) -> Iterator[tuple[int, int]]:
             if stop - start < 16:
                 break
             if stop == end:
-                stop += len(text[stop:stop + 2]) - len(text[stop:stop + 2].lstrip("="))
+                stop += len(low[stop:stop + 2]) - len(low[stop:stop + 2].lstrip("="))
             yield start, stop
         at = flat.find(_B64_SIXTEEN, end)
 
