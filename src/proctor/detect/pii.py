@@ -466,7 +466,7 @@ def _on_numeric(text: str, m: re.Match[str]) -> list[Finding]:
     if one_word and not any(map(_HARD_SEP, (s for _, s in parts))):  # the common case: a single reading
         chunk = _Chunk(text, m.start(), m.end())
         plus = m.start() > 0 and text[m.start() - 1] == "+"
-        found = _read(chunk, parts, m.start(), m.end(), plus, not plus and chunk.labelled(), False)
+        found = _read(chunk, parts, m.start(), m.end(), plus, not plus, False)
         return [found] if found is not None else []
     # Bookkeeping through map/accumulate/compress keeps the per-group work in C: a megabyte of
     # "4111 4111 …" is ~200 000 groups.
@@ -533,20 +533,25 @@ def _match_at(
     if _glued_left(text, begin):
         return 0
     plus = g0 == 0 and begin > 0 and text[begin - 1] == "+"
-    labelled = g0 == 0 and not plus and chunk.labelled()
-    # Without "+", "00", a trunk "0" or a word about phones, only the fixed layouts can be read at all.
-    free = plus or parts[g0][0][0] == "0" or chunk.phone_context()
+    # Without "+", "00", a trunk "0" or a word about phones, only the fixed layouts can be read at all. The
+    # phone words are looked up only when another layout comes up: cards and SSNs never need them here.
+    free: bool | None = None
     nwords = len(words) - 1
     for j in range(min(nwords, i + _MAX_WORDS), i, -1):
         g1 = words[j]
         n = cum[g1] - cum[g0]
-        if n < 7 or n > 19 or not (free or tuple(lens[g0:g1]) in _FIXED_SHAPES):
+        if n < 7 or n > 19:
             continue
+        if tuple(lens[g0:g1]) not in _FIXED_SHAPES:
+            if free is None:
+                free = plus or parts[g0][0][0] == "0" or chunk.phone_context()
+            if not free:
+                continue
         end = starts[g1 - 1] + lens[g1 - 1]
         # Aadhaar, SSN and national phones must not be followed by one more group of the same width
         # ("… 0130 00", "04 12 23 34 45 56"); cards may be ("4111 1111 1111 1111 0925": an expiry date).
         uniform_after = j < nwords and extends_uniform_grouping(parts[g1][0], parts[g1 - 1][0])
-        found = _read(chunk, parts[g0:g1], begin, end, plus, labelled, uniform_after)
+        found = _read(chunk, parts[g0:g1], begin, end, plus, g0 == 0 and not plus, uniform_after)
         if found is not None:
             out.append(found)
             return j
@@ -559,10 +564,14 @@ def _read(
     begin: int,
     end: int,
     plus: bool,
-    labelled: bool,
+    may_be_labelled: bool,
     uniform_after: bool,
 ) -> Finding | None:
-    """The one reading of the digit groups ``parts`` (text[begin:end]) as a card, Aadhaar, SSN or phone."""
+    """The one reading of the digit groups ``parts`` (text[begin:end]) as a card, Aadhaar, SSN or phone.
+
+    ``may_be_labelled``: the reading starts its chunk without "+", so an id label before it ("order no.")
+    counts; the label is looked up only when a reading needs it.
+    """
     groups = [d for d, _ in parts]
     shape = tuple(map(len, groups))
     head = groups[0]
@@ -574,23 +583,27 @@ def _read(
     if card and aadhaar and chunk.aadhaar_context():
         card = False  # a 12-digit number near "Aadhaar" is read as one, even if it also passes Luhn
     ssn = not plus and not uniform_after and n == 9 and first != "9" and shape in ((3, 2, 4), (9,))
-    phone = n <= 15 and (
-        plus
-        or head[:2] == "00"
-        or (not labelled and (shape in _NANP_SHAPES or shape == (5, 5) or first == "0"))
-        or (not labelled and chunk.phone_context())
-    )
-    phone = phone and (plus or not uniform_after or chunk.phone_context())
-    if not (card or aadhaar or ssn or phone) or _glued_right(chunk.text, end):
-        return None
+    # The phone reading may look up the context: only when no other reading applies, or all of them failed.
+    phone: bool | None = None
     seps = [s for _, s in parts[:-1]]
+    if not (card or aadhaar or ssn) and is_date_like(groups, seps):
+        return None  # what _phone refuses first
+    # An id label before the chunk ("order no."), looked up only now: dates never need it.
+    labelled = may_be_labelled and chunk.labelled()
+    if not (card or aadhaar or ssn):
+        phone = _phone_reading(chunk, shape, head, plus, labelled, uniform_after)
+        if not phone:
+            return None
+    if _glued_right(chunk.text, end):
+        return None
     digits = "".join(groups)
     kind, score = CARD, _card(chunk, groups, seps, digits, labelled) if card else None
     if score is None and aadhaar:
         kind, score = AADHAAR, _aadhaar(chunk, groups, seps, digits, labelled)
     if score is None and ssn:
         kind, score = SSN, _ssn(chunk, groups, seps, digits, labelled)
-    if score is None and phone:
+    if score is None and (phone if phone is not None else _phone_reading(chunk, shape, head, plus, labelled,
+                                                                        uniform_after)):
         kind, score = PHONE, _phone(chunk, groups, seps, digits, labelled, plus, end)
     if score is None:
         return None
@@ -599,6 +612,18 @@ def _read(
     if plus and start > 0 and text[start - 1] == "(":
         start -= 1  # "(+44) 20 7946 0958"
     return Finding(kind, start, end, score)
+
+
+def _phone_reading(chunk: _Chunk, shape: tuple[int, ...], head: str, plus: bool, labelled: bool,
+                   uniform_after: bool) -> bool:
+    """Whether the digit groups may be read as a phone number at all (``_phone`` then decides)."""
+    phone = sum(shape) <= 15 and (
+        plus
+        or head[:2] == "00"
+        or (not labelled and (shape in _NANP_SHAPES or shape == (5, 5) or head[0] == "0"))
+        or (not labelled and chunk.phone_context())
+    )
+    return phone and (plus or not uniform_after or chunk.phone_context())
 
 
 def _on_ipv4(text: str, m: re.Match[str]) -> list[Finding]:
