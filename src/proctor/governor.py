@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Union, cast
 
 from proctor.contexts import Context, ContextCache, context_secret
@@ -78,6 +79,9 @@ class _Outcome:
 
 
 _OUTCOME_CACHE_SIZE = 256
+_ANYONE = Identity()
+# The decision for "nothing matched", one per scope: Decision is frozen, and its placeholder map read-only.
+_ALLOW = {scope: Decision(Action.ALLOW, scope=scope, placeholders=MappingProxyType({})) for scope in _SCOPES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,10 +272,10 @@ class Governor:
         ``message`` is the index of the message it came from. ``waive`` names policies to leave out (those
         a reviewer's approval has satisfied).
         """
-        if scope not in _SCOPES:
+        allow = _ALLOW.get(scope)
+        if allow is None:
             raise ValueError(f"scope must be 'input' or 'output', not {scope!r}")
-        identity = identity or Identity()
-        plan = self._plan(scope, identity)
+        plan = self._plan(scope, identity or _ANYONE)
         is_text = isinstance(text_or_messages, str)
         pieces = [_Piece(None, (), text_or_messages)] if is_text else _pieces(text_or_messages)  # type: ignore[arg-type]
         findings: list[Finding] = []
@@ -289,14 +293,14 @@ class Governor:
             per_piece.append(found)
             findings.extend(found)
         if not findings:
-            return Decision(Action.ALLOW, scope=scope)
+            return allow
         types = frozenset(f.type for f in findings)
         if waive:
             outcome = _evaluate(self.policies, tuple(p for p in plan.policies if p.id not in waive), types)
         else:
             outcome = plan.outcome(self.policies, types)
         if outcome.action is Action.ALLOW and not outcome.policies:
-            return Decision(Action.ALLOW, scope=scope)
+            return allow
         relevant = outcome.relevant
         matched = tuple(f for f in findings if f.type in relevant)
         redacted: str | list[dict[str, Any]] | None = None
