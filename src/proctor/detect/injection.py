@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import repeat
 
+from proctor.detect.casing import lowered
 from proctor.detect.injection_model import InjectionModel, bundled_model, token_span
 from proctor.detect.injection_rules import CASE_CHECKS, MAX_SPAN, SCORES, pattern_set
 from proctor.detect.injection_text import Normalized, base64_runs, base64_spans, needs_fold
@@ -393,7 +394,7 @@ def _mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
 
 def _lower(text: str) -> str:
     """Lower-cased copy with the same length, so spans found in it are spans of ``text``."""
-    low = text.lower()
+    low = lowered(text)
     if len(low) != len(text):  # rare: "İ" lower-cases to two characters
         low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     return low

@@ -24,6 +24,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 
+from proctor.detect.casing import lowered
 from proctor.errors import ConfigError
 
 _native: Any
@@ -142,7 +143,7 @@ class InjectionModel:
         """
         if self._native is None:
             return self.score_tokens(tokenize(text))
-        best, at, n = self._native.score(text.lower(), self.stride)
+        best, at, n = self._native.score(lowered(text), self.stride)
         return self._window(best, at, n)
 
     def _window(self, best: float, at: int, n: int) -> WindowScore:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from operator import mul
 
+from proctor.detect.casing import lowered
 from proctor.detect.scan import PatternSet, Rule
 from proctor.findings import Finding
 
@@ -122,7 +123,7 @@ _AUTH_SCHEME = re.compile(r"(?:bearer|basic|token|bot|digest)[ \t]{1,3}", re.IGN
 
 def fold_case(text: str) -> str:
     """``text`` lower-cased with every offset kept (a few characters, such as "İ", lengthen under lower())."""
-    folded = text.lower()
+    folded = lowered(text)
     if len(folded) == len(text):
         return folded
     return "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)

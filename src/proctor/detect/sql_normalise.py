@@ -6,6 +6,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable
 
+from proctor.detect.casing import lowered
 from proctor.detect.sql_rules import WORD_CHARS, words
 
 # Decode URL/HTML/\u escapes (<= 2 rounds), overlong UTF-8 and fullwidth forms, strip inline comments, and keep
@@ -186,5 +187,5 @@ _SAME_LENGTH = {0x130: "i"}  # `İ` is the one character whose lower case is two
 
 def lower(text: str) -> str:
     """Lower-cased with the same length, so offsets carry over."""
-    low = text.lower()
+    low = lowered(text)
     return low if len(low) == len(text) else text.translate(_SAME_LENGTH).lower()
