@@ -34,7 +34,7 @@ def _fires(rule: Rule, text: str) -> bool:
 
 def test_some_rules_have_explicit_prefilters() -> None:
     keys = {rule.key for rule, _ in EXPLICIT}
-    assert {"override.es.post", "passport", "mrz1", "sys_from"} <= keys
+    assert {"override.es.post", "passport", "mrz1", "sys_from", "num_logic"} <= keys
 
 
 @pytest.mark.parametrize(("rule", "low"), EXPLICIT, ids=[rule.key for rule, _ in EXPLICIT])
@@ -65,3 +65,39 @@ def test_explicit_prefilter_fires_on_generated_matches(rule: Rule, low: bool) ->
             assert single.candidates(text) == [0], text
 
     check()
+
+
+# Hyperscan 0.9.1 here can miss a match that ends the buffer: `['"][ \t+)]*(?:--|#|/\*)` alone never fires on
+# "xxxxxxxxxxxxxx'--" (a 14-byte prefix or longer), while it does with one more byte after it. Whether a rule
+# of a set is hit depends on how the whole database is laid out, so every rule of every set is checked here
+# with its match at the very end of a text long enough to reach the engine's block path.
+_ALL = [(rule, i, rules, low) for rules, low in _SETS for i, rule in enumerate(rules)]
+_PREFIXES = st.sampled_from(["", "x" * 14 + " ", "the quick brown fox jumps over the lazy dog. " * 2])
+
+
+@pytest.mark.parametrize(("rule", "index", "rules", "low"), _ALL, ids=[f"{rules[i].key}" for _, i, rules, _ in _ALL])
+def test_set_fires_on_a_match_that_ends_the_text(rule: Rule, index: int, rules: tuple[Rule, ...], low: bool) -> None:
+    pattern = re.compile(rule.pattern, rule.flags)
+    patterns = _set_of(rules)
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(before=_PREFIXES, body=st.from_regex(pattern))
+    def check(before: str, body: str) -> None:
+        text = (before + body).lower() if low else before + body
+        m = pattern.search(text)
+        if m is not None:
+            text = text[:m.end()]  # the match (or an earlier one of the cut text) now ends the text
+        if m is not None and pattern.search(text):
+            assert index in patterns.candidates(text), text
+
+    check()
+
+
+_SET_CACHE: dict[int, PatternSet] = {}
+
+
+def _set_of(rules: tuple[Rule, ...]) -> PatternSet:
+    key = id(rules)
+    if key not in _SET_CACHE:
+        _SET_CACHE[key] = PatternSet(rules)
+    return _SET_CACHE[key]

@@ -83,6 +83,10 @@ HOSTILE = [
     ("1+UNION+SELECT+1,2,3--", {SQLI}),
     ("' OR 'whatever' IN ('whatever')", {SQLI}),
     ("username=admin'--&password=x", {SQLI}),
+    ("1 AND 2 RLIKE 2", {SQLI}),
+    ("' OR 'a'<=>'a", {SQLI}),
+    ("1 or \u0663=\u0663", {SQLI}),  # Arabic-Indic digits are digits to SQL's lexer and to \d
+    ("' AND ASCII(SUBSTRING(user(),1,1))>64--", {SQLI}),
     ("DROP TABLE users;", {DANGEROUS}),
     ("TRUNCATE TABLE orders;", {DANGEROUS}),
     ("DELETE FROM orders;", {DANGEROUS}),
@@ -153,6 +157,10 @@ BENIGN = [
     "How do I list all tables using information_schema.tables?",
     "elif schema['type'] == 'missing-sentinel' and 'schema' in schema:",
     "SELECT col1, col2 FROM t1 UNION ALL SELECT col1, col2 FROM t2 ORDER BY 1;",
+    "score 5 <= 7 in the table",
+    'she said "yes" or "no" = fine',
+    "4 in 5 people prefer tea",
+    "Pick 2 or 3 = whichever suits you",
 ]
 
 

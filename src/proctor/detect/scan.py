@@ -265,8 +265,12 @@ class PatternSet:
             self._local.scratch = scratch
         hits: list[int] = list(self._always)
         # "replace" keeps the bytes valid UTF-8 (lone surrogates would break Hyperscan's UTF-8 mode);
-        # the prefilter only needs to know which patterns can match, not where.
-        db.scan(text.encode("utf-8", "replace"), match_event_handler=_collect, context=hits, scratch=scratch)
+        # the prefilter only needs to know which patterns can match, not where. The trailing newline works
+        # around a Hyperscan bug: it can miss a match that ends the buffer (`['"][ \t+)]*(?:--|#|/\*)` never
+        # fires on "xxxxxxxxxxxxxx'--", even outside prefilter mode). A newline can only add candidates: `$`
+        # still matches before a final newline, and it is no word character, so \b and \B are unchanged.
+        data = text.encode("utf-8", "replace") + b"\n"
+        db.scan(data, match_event_handler=_collect, context=hits, scratch=scratch)
         if self._always:
             hits.sort()
         return hits
