@@ -67,6 +67,10 @@ def test_float_weights_off_the_grid_use_the_reference() -> None:
 def test_bad_tables_are_refused_with_a_clear_error() -> None:
     with pytest.raises(TypeError, match="integers"):
         _ngram.Table({"a": 1.5}, PUNCTUATION)
+    with pytest.raises(TypeError, match="32 bits"):
+        _ngram.Table({"a": 2**31}, PUNCTUATION)
+    with pytest.raises(ValueError, match="non-empty"):
+        _ngram.Table({"a" * 70_000: 1}, PUNCTUATION)
     with pytest.raises(TypeError, match="str or a tuple"):
         _ngram.Table({3: 1}, PUNCTUATION)
     with pytest.raises(ValueError, match="non-empty"):

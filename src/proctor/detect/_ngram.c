@@ -22,23 +22,31 @@
 #include <stdint.h>
 #include <string.h>
 
+/* A feature. 24 bytes, so that the entries of all 6,700 features take 160 KB: a check's lookups land all
+ * over the table, and on a shared machine each check finds part of it evicted by the other detectors. */
 typedef struct {
     uint64_t hash;
-    uint64_t stamp;   /* the chunk that last counted this feature */
-    int64_t weight;
-    Py_ssize_t key;   /* offset of the key's code points in keys */
-    uint32_t len_a;   /* code points of the (first) token */
-    uint32_t len_b;   /* code points of the second token; 0 for a unigram */
+    int32_t weight;
+    uint32_t stamp;   /* the chunk that last counted this feature */
+    uint32_t key;     /* offset of the key's code points in keys */
+    uint16_t len_a;   /* code points of the (first) token */
+    uint16_t len_b;   /* code points of the second token; 0 for a unigram */
 } Entry;
+
+#define FILTER_BITS (1u << 17)  /* 16 KB */
+#define FILTER_BIT(h) (((h) >> 40) & (FILTER_BITS - 1))
 
 typedef struct {
     PyObject_HEAD
+    /* One bit per feature hash, tested before the table: most tokens and bigrams are no feature, and a
+     * 16 KB filter stays in cache where the table (64 KB of slots, then the entries) does not. */
+    uint64_t filter[FILTER_BITS / 64];
     Entry *entries;
     Py_ssize_t n_entries;
     uint32_t *slots;  /* entry index + 1; 0 is empty */
     uint64_t mask;
     Py_UCS4 *keys;
-    uint64_t stamp;
+    uint32_t stamp;
     uint8_t latin1_sep[256];  /* whitespace or punctuation, for code points below 256 */
     Py_UCS4 *punct;   /* non-ASCII punctuation, sorted */
     Py_ssize_t n_punct;
@@ -102,6 +110,9 @@ static int same_run(const Py_UCS4 *key, int kind, const void *data, Py_ssize_t s
 /* The entry for a unigram (b_start < 0) or a bigram, or NULL. */
 static Entry *lookup(const Table *t, uint64_t hash, int kind, const void *data, Py_ssize_t a_start,
                      Py_ssize_t a_len, Py_ssize_t b_start, Py_ssize_t b_len) {
+    uint64_t bit = FILTER_BIT(hash);
+    if (!((t->filter[bit / 64] >> (bit % 64)) & 1))
+        return NULL;
     uint64_t i = hash & t->mask;
     for (;;) {
         uint32_t slot = t->slots[i];
@@ -127,15 +138,15 @@ static void Table_dealloc(Table *self) {
 }
 
 /* Copies a token's code points into keys; returns its hash (FNV-1a, as hash_run computes it). */
-static int add_token(PyObject *token, Py_UCS4 **keys, Py_ssize_t *used, Py_ssize_t *cap, uint32_t *len,
+static int add_token(PyObject *token, Py_UCS4 **keys, Py_ssize_t *used, Py_ssize_t *cap, uint16_t *len,
                      uint64_t *hash) {
     if (!PyUnicode_Check(token)) {
         PyErr_SetString(PyExc_TypeError, "feature keys must be str or a tuple of two str");
         return -1;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(token);
-    if (n == 0 || n > (Py_ssize_t)UINT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "feature tokens must be non-empty");
+    if (n == 0 || n > (Py_ssize_t)UINT16_MAX) {
+        PyErr_SetString(PyExc_ValueError, "feature tokens must be non-empty and shorter than 65,536 characters");
         return -1;
     }
     if (*used + n > *cap) {
@@ -153,7 +164,7 @@ static int add_token(PyObject *token, Py_UCS4 **keys, Py_ssize_t *used, Py_ssize
     for (Py_ssize_t i = 0; i < n; i++)
         (*keys)[*used + i] = PyUnicode_READ(kind, data, i);
     *used += n;
-    *len = (uint32_t)n;
+    *len = (uint16_t)n;
     *hash = hash_run(kind, data, 0, n);
     return 0;
 }
@@ -191,15 +202,18 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds) {
         Entry *e = &self->entries[self->n_entries];
         int overflow = 0;
         long long w = PyLong_Check(value) ? PyLong_AsLongLongAndOverflow(value, &overflow) : -1;
-        if (!PyLong_Check(value) || overflow) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_TypeError, "feature weights must be integers that fit 64 bits");
-            return -1;
-        }
         if (w == -1 && PyErr_Occurred())
             return -1;
-        e->weight = w;
-        e->key = used;
+        if (!PyLong_Check(value) || overflow || w < INT32_MIN || w > INT32_MAX) {
+            PyErr_SetString(PyExc_TypeError, "feature weights must be integers that fit 32 bits");
+            return -1;
+        }
+        if (used > (Py_ssize_t)UINT32_MAX - 2 * (Py_ssize_t)UINT16_MAX) {
+            PyErr_SetString(PyExc_ValueError, "feature keys too long in total");
+            return -1;
+        }
+        e->weight = (int32_t)w;
+        e->key = (uint32_t)used;
         uint64_t ha, hb;
         if (PyTuple_Check(key) && PyTuple_GET_SIZE(key) == 2) {
             if (add_token(PyTuple_GET_ITEM(key, 0), &self->keys, &used, &cap, &e->len_a, &ha) < 0
@@ -212,6 +226,8 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds) {
             e->len_b = 0;
             e->hash = unigram_hash(ha);
         }
+        uint64_t bit = FILTER_BIT(e->hash);
+        self->filter[bit / 64] |= 1ULL << (bit % 64);
         uint64_t i = e->hash & self->mask;
         while (self->slots[i] != 0)
             i = (i + 1) & self->mask;
@@ -235,8 +251,18 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds) {
     return 0;
 }
 
+/* A stamp no entry holds yet; after 2^32 chunks every entry is reset once and counting starts over. */
+static uint32_t next_stamp(Table *t) {
+    if (++t->stamp == 0) {
+        for (Py_ssize_t i = 0; i < t->n_entries; i++)
+            t->entries[i].stamp = 0;
+        t->stamp = 1;
+    }
+    return t->stamp;
+}
+
 /* Adds a feature's weight to the chunk sum unless this chunk counted it already. */
-static inline void count(Entry *e, uint64_t stamp, int64_t *sum) {
+static inline void count(Entry *e, uint32_t stamp, int64_t *sum) {
     if (e != NULL && e->stamp != stamp) {
         e->stamp = stamp;
         *sum += e->weight;
@@ -269,7 +295,7 @@ static inline void count(Entry *e, uint64_t stamp, int64_t *sum) {
                 if (push(&chunks, &n_chunks, &cap, sum) < 0)                                                  \
                     return PyErr_NoMemory();                                                                  \
                 sum = 0;                                                                                      \
-                stamp = ++self->stamp;                                                                        \
+                stamp = next_stamp(self);                                                                        \
             }                                                                                                 \
             count(lookup(self, unigram_hash(h), kind, data, start, tlen, -1, 0), stamp, &sum);                \
             prev_start = start;                                                                               \
@@ -319,7 +345,7 @@ static PyObject *Table_score(Table *self, PyObject *args) {
     Py_ssize_t n_tokens = 0, prev_start = -1, prev_len = 0, i = 0;
     uint64_t prev_hash = 0;
     int64_t sum = 0;
-    uint64_t stamp = ++self->stamp;
+    uint32_t stamp = next_stamp(self);
     if (kind == PyUnicode_1BYTE_KIND)
         SCORE_PASS(Py_UCS1);
     else if (kind == PyUnicode_2BYTE_KIND)
