@@ -262,8 +262,8 @@ def base64_spans(text: str, low: str) -> Iterator[tuple[int, int]]:
 def _looks_like_base64(run: str) -> bool:
     """Long words, paths and CamelCase names also match the alphabet; real base64 mixes case and digits."""
     body = run.rstrip("=")
-    if len(body) % 4 == 1:
-        return False
+    if len(body) % 4 == 1 or body.islower() or body.isupper():
+        return False  # one case only: paths, words and ids, never the mixed case checked below
     # map() over str methods counts at C speed: most runs checked are long words and paths in ordinary text.
     upper_inside = sum(map(str.isupper, body[1:]))
     if upper_inside < 2 or sum(map(str.islower, body)) < 2:
