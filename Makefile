@@ -10,8 +10,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-# setup.py and the C source: an edit rebuilds the native scorer (proctor/detect/_ngram.c).
-NATIVE := setup.py src/proctor/detect/_ngram.c
+# setup.py and the C sources: an edit rebuilds the native parts (proctor/detect/_ngram.c, _digits.c).
+NATIVE := setup.py src/proctor/detect/_ngram.c src/proctor/detect/_digits.c
 
 $(VENV)/.core: pyproject.toml $(NATIVE) | $(BIN)/python
 	$(PIP) install -e .

@@ -24,6 +24,11 @@ from proctor.detect.pii_validators import (
 from proctor.detect.scan import PatternSet, Rule
 from proctor.findings import Finding
 
+try:  # the optional C finder of numeric candidates (setup.py); the regex below is its reference
+    from proctor.detect import _digits
+except ImportError:  # pragma: no cover - exercised where the extension is not built
+    _digits = None  # type: ignore[assignment]
+
 SSN, CARD, EMAIL, PHONE = "pii.ssn", "pii.credit_card", "pii.email", "pii.phone"
 AADHAAR, PAN, IBAN, IP, PASSPORT = "pii.aadhaar", "pii.pan", "pii.iban", "pii.ip_address", "pii.passport"
 
@@ -838,6 +843,21 @@ class PiiDetector:
     def detect(self, text: str) -> list[Finding]:
         """Return the PII findings in ``text`` (character spans, non-overlapping, sorted by start)."""
         found: list[Finding] = []
-        for rule, m in self._patterns.finditer(text):
+        candidates = self._patterns.candidates(text)
+        if _digits is not None and candidates and candidates[0] == _NUM_INDEX:
+            # The C finder gives the regex's spans in one pass; each is matched again in place (one attempt
+            # at a known start) for the handler's Match object.
+            candidates = candidates[1:]
+            match = _NUM_RE.match
+            for start, _end in _digits.num_spans(text):
+                m = match(text, start)
+                if m is not None:  # always: the spans are the regex's own
+                    found.extend(_num_dispatch(text, m))
+        for rule, m in self._patterns.finditer(text, candidates):
             found.extend(_HANDLERS[rule.key](text, m))
         return _resolve_overlaps(found) if found else found
+
+
+_NUM_INDEX = 0  # the "num" rule comes first in _RULES (checked below), so its candidates come first
+assert _RULES[_NUM_INDEX].key == "num"
+_NUM_RE = re.compile(_NUM)
