@@ -76,6 +76,18 @@ class _Outcome:
     policies: tuple[Policy, ...]  # the matched ones, in policy order
     relevant: frozenset[str]  # the finding types some matched policy names
     redact: frozenset[str]  # the finding types a matched redact policy names
+    ids: tuple[str, ...] = ()  # the matched policies' ids
+    reasons: dict[tuple[str, ...], str] = field(default_factory=dict)  # by the matched findings' types
+
+    def reason(self, findings: Sequence[Finding]) -> str:
+        """``_reason`` for these findings, composed once per list of their types."""
+        key = tuple(f.type for f in findings)
+        text = self.reasons.get(key)
+        if text is None:
+            text = _reason(self.action, self.policies, findings)
+            if len(self.reasons) < _OUTCOME_CACHE_SIZE:
+                self.reasons[key] = text
+        return text
 
 
 _OUTCOME_CACHE_SIZE = 256
@@ -107,7 +119,8 @@ class _Plan:
 def _evaluate(policy_set: PolicySet, policies: Sequence[Policy], types: frozenset[str]) -> _Outcome:
     action, matched, relevant = policy_set.evaluate_types(types, policies)
     redact = [p for p in matched if p.action is Action.REDACT]
-    return _Outcome(action, matched, relevant, frozenset(t for t in relevant if any(p.matches_type(t) for p in redact)))
+    return _Outcome(action, matched, relevant, frozenset(t for t in relevant if any(p.matches_type(t) for p in redact)),
+                    tuple(p.id for p in matched))
 
 
 # -- the full pipeline: identity → check(input) → provider → check(output) → record -----------------------
@@ -317,8 +330,8 @@ class Governor:
         return Decision(
             action=outcome.action,
             findings=matched,
-            policies=tuple(p.id for p in outcome.policies),
-            reason=_reason(outcome.action, outcome.policies, matched),
+            policies=outcome.ids,
+            reason=outcome.reason(matched),
             redacted=redacted,
             placeholders=placeholders,
             scope=scope,
