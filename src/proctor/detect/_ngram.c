@@ -291,11 +291,12 @@ static inline void count(Entry *e, uint32_t stamp, int64_t *sum) {
             if (prev_start >= 0)                                                                              \
                 count(lookup(self, bigram_hash(prev_hash, h), kind, data, prev_start, prev_len, start, tlen), \
                       stamp, &sum);                                                                           \
-            if (n_tokens > 0 && n_tokens % stride == 0) {                                                     \
+            if (--left_in_chunk < 0) { /* this token starts a chunk (no division per token) */            \
                 if (push(&chunks, &n_chunks, &cap, sum) < 0)                                                  \
                     return PyErr_NoMemory();                                                                  \
                 sum = 0;                                                                                      \
-                stamp = next_stamp(self);                                                                        \
+                stamp = next_stamp(self);                                                                     \
+                left_in_chunk = stride - 1;                                                                   \
             }                                                                                                 \
             count(lookup(self, unigram_hash(h), kind, data, start, tlen, -1, 0), stamp, &sum);                \
             prev_start = start;                                                                               \
@@ -343,6 +344,7 @@ static PyObject *Table_score(Table *self, PyObject *args) {
         return PyErr_NoMemory();
 
     Py_ssize_t n_tokens = 0, prev_start = -1, prev_len = 0, i = 0;
+    Py_ssize_t left_in_chunk = stride; /* tokens the current chunk still takes */
     uint64_t prev_hash = 0;
     int64_t sum = 0;
     uint32_t stamp = next_stamp(self);
