@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import time
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -35,25 +34,6 @@ def installed_version(dist: str) -> str:
         return version(dist)
     except PackageNotFoundError:
         return "not installed"
-
-
-REFERENCE_LOOP = 1_000_000  # additions in the reference loop
-
-
-def reference_loop_ms() -> float:
-    """Milliseconds for a fixed pure-Python loop (best of three): how fast this machine is right now.
-
-    Shared VMs speed up and slow down by up to ~1.7x from minute to minute; measured right before and after
-    a timing, this says which state the timing ran in, so runs can be compared.
-    """
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        total = 0
-        for i in range(REFERENCE_LOOP):
-            total += i
-        best = min(best, time.perf_counter() - start)
-    return best * 1e3
 
 
 def machine_info() -> dict[str, str]:

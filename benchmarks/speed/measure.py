@@ -14,7 +14,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from benchmarks.speed.inputs import KB, MB, adversarial_inputs, benign_text, mixed_text, realistic_prompts
-from benchmarks.speed.machine import REFERENCE_LOOP, machine_info, reference_loop_ms
+from benchmarks.speed.machine import machine_info
 from benchmarks.speed.presidio import PresidioEngine, build_presidio
 from benchmarks.speed.timing import Stats, median_seconds, per_kb_rounds, summarise, time_once, with_time_limit
 from proctor import Governor
@@ -240,13 +240,9 @@ def run(settings: Settings, progress: Callable[[str], None] = lambda _: None) ->
     r, w = settings.rounds, settings.warmup
 
     progress(f"proctor: Governor().check on {len(texts)} prompts x {r} rounds")
-    before = reference_loop_ms()
-    checks = _mix("proctor Governor().check", gov.check, texts, kinds, r, w)
-    machine["reference loop before / after the check timing"] = (
-        f"{before:.0f} / {reference_loop_ms():.0f} ms ({REFERENCE_LOOP:,} Python additions, best of 3)")
     result = Run(settings, machine, len(texts), sum(map(len, texts)) / len(texts),
                  [d.name for d in gov.detectors], setup.missing, setup.construct_s, setup.first_call_s,
-                 proctor=checks, per_detector=[])
+                 proctor=_mix("proctor Governor().check", gov.check, texts, kinds, r, w), per_detector=[])
     for d in gov.detectors:
         progress(f"proctor: detector {d.name}")
         result.per_detector.append(_mix(d.name, d.detect, texts, kinds, r, w))

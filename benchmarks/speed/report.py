@@ -125,10 +125,6 @@ def to_markdown(run: Run) -> str:
              f"Presidio {s.presidio_rounds}). One run; all numbers below come from it.", "",
              "| machine | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in m.items()]
-    if any(k.startswith("reference loop") for k in m):
-        lines += ["", "The reference loop is a fixed piece of pure Python timed right before and after the check "
-                  "timing: on a shared VM the same loop takes from ~70 to ~125 ms depending on the neighbours, and "
-                  "every other number here moves with it. Compare runs by it."]
     if run.missing_detectors:
         lines += ["", "**Partial run: these detectors did not load and were not measured: "
                   + "; ".join(run.missing_detectors) + ".**"]
