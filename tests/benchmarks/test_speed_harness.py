@@ -41,6 +41,8 @@ def test_prompt_mix_numbers(quick_run: tuple[dict[str, Any], str]) -> None:
     assert prompts >= 40 and 900 <= doc["prompt_chars"] <= 1200
     _well_formed(doc["proctor"]["overall"], rounds * prompts)
     _well_formed(doc["no_prefilter"]["overall"], rounds * prompts)
+    _well_formed(doc["proctor"]["fastest"], prompts)  # one fastest round per prompt
+    assert doc["proctor"]["fastest"]["median"] <= doc["proctor"]["overall"]["median"]
     assert doc["prefilter_same_findings"] is True
     assert [d["name"] for d in doc["per_detector"]] == doc["detectors"]
     for d in doc["per_detector"]:
