@@ -80,7 +80,10 @@ class _Outcome:
     reasons: dict[tuple[str, ...], str] = field(default_factory=dict)  # by the matched findings' types
 
     def reason(self, findings: Sequence[Finding]) -> str:
-        """``_reason`` for these findings, composed once per list of their types."""
+        """``_reason`` for these findings, composed once per list of their types (for short lists: a long
+        one would make a large key, and composing its sentence costs little next to finding them)."""
+        if len(findings) > _REASON_MEMO_MAX:
+            return _reason(self.action, self.policies, findings)
         key = tuple(f.type for f in findings)
         text = self.reasons.get(key)
         if text is None:
@@ -91,6 +94,7 @@ class _Outcome:
 
 
 _OUTCOME_CACHE_SIZE = 256
+_REASON_MEMO_MAX = 16  # findings per check whose types key the reason memo
 _ANYONE = Identity()
 # The decision for "nothing matched", one per scope: Decision is frozen, and its placeholder map read-only.
 _ALLOW = {scope: Decision(Action.ALLOW, scope=scope, placeholders=MappingProxyType({})) for scope in _SCOPES}
