@@ -1,4 +1,4 @@
-"""Pure-Python runtime of the prompt-injection classifier: tokeniser, JSON model loader, window scorer.
+"""Runtime of the prompt-injection classifier: tokeniser, JSON model loader, window scorer.
 
 The model is a logistic regression over lower-cased word unigrams and bigrams, trained offline by
 ``scripts/train_injection.py`` (scikit-learn) and shipped as ``models/injection.json``. Scoring needs no
@@ -8,6 +8,10 @@ injection inside a long benign document is not diluted, and the cost stays linea
 chunk each feature counts once (a word repeated ten times is no stronger than once). Feature weights are
 unique numbers (the trainer ensures it and loading checks it), so de-duplicating the looked-up weights of
 a chunk de-duplicates its features without building any n-gram key twice.
+
+The scorer here is pure Python and is the reference. Where ``pip install`` could compile ``_ngram.c``, the
+same scores come from that C scorer (one pass over the text, no per-token objects): ``score`` uses it, and
+tests/detect/test_ngram_native.py checks that both agree exactly.
 """
 
 from __future__ import annotations
@@ -139,7 +143,7 @@ class InjectionModel:
     def score(self, text: str) -> WindowScore:
         """The highest-scoring window of ``text``: the probability that it holds an injection, and where.
 
-        Uses the C scorer when it is built (same result as ``score_tokens(tokenize(text))``, ~15x faster).
+        Uses the C scorer when it is built (same result as ``score_tokens(tokenize(text))``, ~7x faster).
         """
         if self._native is None:
             return self.score_tokens(tokenize(text))
