@@ -269,3 +269,17 @@ def test_audit_chain_verifies_after_the_approval_flows(server: tuple[str, Settin
     finally:
         store.close()
     assert summary.records > 0
+
+
+def test_without_a_store_the_hitl_routes_answer_503_in_axonflow_shape(
+        upstream: tuple[FakeUpstream, str], tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, upstream[1])
+    gov = Governor(settings.policies, providers=settings.providers)  # hand-built: no store, so no approvals
+    assert gov.approvals is None
+    with running(create_app(settings, gov)) as url:
+        for method, path in (("GET", "/api/v1/hitl/queue"), ("POST", "/api/v1/hitl/queue"),
+                             ("GET", "/api/v1/hitl/queue/some-id"), ("POST", "/api/v1/hitl/queue/some-id/approve")):
+            response = httpx.request(method, f"{url}{path}", json={"query": "wire transfer"}, timeout=5)
+            assert response.status_code == 503, (method, path, response.text)
+            assert response.json() == {"error": "approvals_unavailable",
+                                       "message": "This Proctor runs without a store for approvals."}
