@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from proctor import Governor
-from proctor.stream_guard import StreamGuard
+from proctor.decision import Decision
+from proctor.stream_guard import StreamGuard, guard_chunks, run_inline
 
 SECRET = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
 
@@ -112,3 +117,61 @@ def test_checks_once_per_step_and_text_lags_at_most_holdback_plus_step() -> None
     assert "".join(out) == text == guard.received
     assert len(checked) <= len(text) // guard.step + 2  # not one check per delta
     assert max(checked) <= guard.holdback * 2 + guard.step  # each check sees a window, not the whole stream
+
+
+# -- guard_chunks: the chunk loop shared by the gateway, Governor.admit streams and the remote client ----------
+
+def _chunk(text: str | None = None, finish: str | None = None, **delta: str) -> dict[str, Any]:
+    if text is not None:
+        delta["content"] = text
+    return {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+async def _source(chunks: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    for c in chunks:
+        yield c
+
+
+def _through(gov: Governor, chunks: list[dict[str, Any]], **kwargs: Any) -> list[dict[str, Any] | Decision]:
+    guards: dict[int, StreamGuard] = {}
+
+    async def main() -> list[dict[str, Any] | Decision]:
+        new = lambda: StreamGuard(lambda t: gov.check(t, scope="output"), 64)  # noqa: E731
+        return [item async for item in guard_chunks(_source(chunks), guards, new, **kwargs)]
+
+    return asyncio.run(main())
+
+
+def _text(items: list[dict[str, Any] | Decision]) -> str:
+    return "".join(c["choices"][0]["delta"].get("content") or "" for c in items
+                   if isinstance(c, dict) and c.get("choices"))
+
+
+def test_chunks_pass_whole_and_held_back_deltas_are_not_forwarded(gov: Governor) -> None:
+    chunks = [_chunk("", role="assistant"), _chunk("The answer "), _chunk("is 42."), _chunk(finish="stop")]
+    items = _through(gov, chunks)
+    assert _text(items) == "The answer is 42."
+    assert len(items) == 2  # the role chunk, then everything at the finish: the held-back deltas carried nothing
+
+
+@pytest.mark.parametrize("run_step", [run_inline, None])
+def test_a_stream_ending_without_finish_reason_still_releases_its_tail(gov: Governor, run_step: Any) -> None:
+    async def in_thread(step: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(step, *args)
+
+    items = _through(gov, [_chunk("The answer "), _chunk("is 42.")], run=run_step or in_thread)
+    assert _text(items) == "The answer is 42."
+
+
+def test_a_denied_span_never_leaves_and_the_decision_comes_last(gov: Governor) -> None:
+    items = _through(gov, [_chunk("Your token: "), _chunk(SECRET[:10]), _chunk(SECRET[10:]), _chunk(" ok", "stop")])
+    assert isinstance(items[-1], Decision) and not items[-1].allowed
+    assert SECRET[:10] not in _text(items[:-1])
+
+
+def test_usage_chunks_go_to_the_callback_and_on_only_when_it_says_so(gov: Governor) -> None:
+    seen: list[Mapping[str, Any]] = []
+    usage = {"object": "chat.completion.chunk", "choices": [], "usage": {"total_tokens": 3}}
+    kept = _through(gov, [_chunk("hi", "stop"), usage], on_usage=lambda u: seen.append(u) or True)
+    dropped = _through(gov, [_chunk("hi", "stop"), usage], on_usage=lambda u: seen.append(u) is not None)
+    assert usage in kept and usage not in dropped and seen == [{"total_tokens": 3}] * 2

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
@@ -45,7 +45,7 @@ from proctor.findings import Finding
 from proctor.governor import CallContext, ChatResult
 from proctor.identity import Identity
 from proctor.providers import Provider, ProviderConfig, ProviderRouter
-from proctor.stream_guard import StreamGuard
+from proctor.stream_guard import Release, StreamGuard, guard_chunks, received
 
 log = logging.getLogger("proctor.client")
 BreakerState = Literal["closed", "open", "half_open"]
@@ -382,41 +382,28 @@ class RemoteGovernor:
         def check(text: str) -> Decision:  # runs in a worker thread: the guard's check is synchronous
             return self._output_sync(text, ctx)
 
-        def received() -> str:
-            return "".join(guards[i].received for i in sorted(guards))
+        def on_usage(seen: Mapping[str, Any]) -> bool:
+            nonlocal usage
+            usage = seen
+            return True
 
         try:
-            async for chunk in chunks:
-                if chunk.get("usage"):
-                    usage = chunk["usage"]
-                out_choices = []
-                for choice in chunk.get("choices") or []:
-                    guard = guards.setdefault(int(choice.get("index", 0)), StreamGuard(check, self.stream_holdback))
-                    delta = dict(choice.get("delta") or {})
-                    content = delta.get("content")
-                    releases = []
-                    if isinstance(content, str) and content:
-                        releases.append(await asyncio.to_thread(guard.push, content))
-                    if choice.get("finish_reason") is not None:
-                        releases.append(await asyncio.to_thread(guard.finish))
-                    denied = next((r.denied for r in releases if r.denied is not None), None)
-                    if denied is not None:
-                        await self._record(admitted, body, name, started, status="blocked", response=received(),
-                                           usage=usage)
-                        yield {"error": {"message": f"Response blocked by policy: {denied.reason}",
-                                         "type": "policy_violation", "code": "policy_denied", "param": None}}
-                        return
-                    if "content" in delta or releases:
-                        delta["content"] = "".join(r.text for r in releases)
-                    out_choices.append({**choice, "delta": delta})
-                if out_choices or not chunk.get("choices"):
-                    yield {**chunk, "choices": out_choices} if out_choices else chunk
+            async for item in guard_chunks(chunks, guards, lambda: StreamGuard(check, self.stream_holdback),
+                                           run=_in_thread, on_usage=on_usage):
+                if isinstance(item, Decision):
+                    await self._record(admitted, body, name, started, status="blocked", response=received(guards),
+                                       usage=usage)
+                    yield {"error": {"message": f"Response blocked by policy: {item.reason}",
+                                     "type": "policy_violation", "code": "policy_denied", "param": None}}
+                    return
+                yield item
         except ProviderError as exc:
-            await self._record(admitted, body, name, started, status="error", error=str(exc), response=received())
+            await self._record(admitted, body, name, started, status="error", error=str(exc),
+                               response=received(guards))
             yield {"error": exc.body.get("error") if exc.body else {
                 "message": str(exc), "type": "upstream_error", "code": "upstream_error", "param": None}}
             return
-        await self._record(admitted, body, name, started, status="ok", response=received(), usage=usage)
+        await self._record(admitted, body, name, started, status="ok", response=received(guards), usage=usage)
 
     async def aclose(self) -> None:
         """Close provider and client connections."""
@@ -531,3 +518,8 @@ def _blocked(decision: Decision, admitted: RemoteCheck | None) -> BlockedError:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+async def _in_thread(step: Callable[..., Release], *args: Any) -> Release:
+    """Runs a guard step in a worker thread: the remote check blocks on the network."""
+    return await asyncio.to_thread(step, *args)

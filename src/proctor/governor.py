@@ -43,7 +43,7 @@ from proctor.policy import PolicySet, load_policies
 from proctor.policy.model import Policy
 from proctor.providers import Provider, ProviderConfig, ProviderRouter
 from proctor.redaction import Redactor
-from proctor.stream_guard import StreamGuard
+from proctor.stream_guard import StreamGuard, guard_chunks
 
 Messages = Sequence[Mapping[str, Any]]
 CheckInput = Union[str, Messages]  # noqa: UP007 - a runtime alias; `|` needs 3.10 objects
@@ -694,52 +694,19 @@ class Governor:
                        check_output: Any, caller_wants_usage: bool) -> AsyncIterator[dict[str, Any]]:
         guards: dict[int, StreamGuard] = {}
         finished = False
+
+        def on_usage(usage: Mapping[str, Any]) -> bool:
+            call.usage(usage)
+            return caller_wants_usage
+
         try:
-            async for chunk in provider.stream(send, ctx.api_key):
-                if chunk.get("usage"):
-                    call.usage(chunk["usage"])
-                    if not caller_wants_usage:
-                        continue
-                choices = chunk.get("choices")
-                if not isinstance(choices, list) or not choices:
-                    yield chunk
-                    continue
-                out_choices = []
-                for choice in choices:
-                    idx = int(choice.get("index", 0))
-                    guard = guards.get(idx)
-                    if guard is None:
-                        guard = guards[idx] = StreamGuard(check_output, self.stream_holdback)
-                    delta = dict(choice.get("delta") or {})
-                    released = ""
-                    content = delta.get("content")
-                    if isinstance(content, str) and content:
-                        rel = guard.push(content)
-                        if rel.denied is not None:
-                            yield self._stream_denied(call, guards, rel.denied)
-                            return
-                        released = rel.text
-                    if choice.get("finish_reason") is not None:
-                        rel = guard.finish()
-                        if rel.denied is not None:
-                            yield self._stream_denied(call, guards, rel.denied)
-                            return
-                        released += rel.text
-                    if "content" in delta or released:
-                        delta["content"] = released
-                    out_choices.append({**choice, "delta": delta})
-                # A delta whose text is held back carries nothing: sending it would cost a write per upstream
-                # event for no content (the first chunk, with the role, still goes out).
-                if any(_carries(c) for c in out_choices):
-                    yield {**chunk, "choices": out_choices}
-            for idx, guard in guards.items():  # an upstream that ended without finish_reason
-                rel = guard.finish()
-                if rel.denied is not None:
-                    yield self._stream_denied(call, guards, rel.denied)
+            async for item in guard_chunks(provider.stream(send, ctx.api_key), guards,
+                                           lambda: StreamGuard(check_output, self.stream_holdback),
+                                           on_usage=on_usage):
+                if isinstance(item, Decision):
+                    yield self._stream_denied(call, guards, item)
                     return
-                if rel.text:
-                    yield {"object": "chat.completion.chunk", "choices": [
-                        {"index": idx, "delta": {"content": rel.text}, "finish_reason": None}]}
+                yield item
             finished = True
         except ProviderError as exc:
             call.stream_output(guards)
@@ -825,11 +792,6 @@ class _Relay:
 
 def _canonical(messages: Any) -> str:
     return json.dumps(messages, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def _carries(choice: Mapping[str, Any]) -> bool:
-    """Whether a streamed choice has something for the client: text, a role, tool calls, a finish."""
-    return choice.get("finish_reason") is not None or any(v not in ("", None) for v in choice["delta"].values())
 
 
 def _as_log(decision: Decision) -> Decision:

@@ -7,12 +7,16 @@ Each step checks only the unsent text plus ``holdback`` characters of context, a
 that streams a few characters per event costs one check per ``step`` characters: the work stays linear in
 the length of the stream, and text waits at most ``holdback + step - 1`` characters behind the newest.
 On ``deny`` the stream ends with no further content; on ``redact`` the released text carries placeholders.
+
+``guard_chunks`` runs a stream of OpenAI-style chunk bodies through one guard per choice: the gateway, the
+Governor's ``admit`` streams and the remote client (``proctor.client``) all use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from proctor.decision import Action, Decision
 from proctor.findings import Finding
@@ -102,3 +106,80 @@ class StreamGuard:
         self._sent = limit
         self.released.append(out)
         return Release(out)
+
+
+# -- a stream of chat.completion.chunk bodies --------------------------------------------------------------
+
+Run = Callable[..., Awaitable[Release]]
+
+
+async def run_inline(step: Callable[..., Release], *args: Any) -> Release:
+    """``Run`` for a check that is quick and local: call it right here."""
+    return step(*args)
+
+
+async def guard_chunks(chunks: AsyncIterator[dict[str, Any]], guards: dict[int, StreamGuard],
+                       new_guard: Callable[[], StreamGuard], *, run: Run = run_inline,
+                       on_usage: Callable[[Mapping[str, Any]], bool] | None = None
+                       ) -> AsyncIterator[dict[str, Any] | Decision]:
+    """OpenAI-style ``chat.completion.chunk`` bodies through one StreamGuard per choice (kept in ``guards``).
+
+    Yields the chunks to forward, their deltas carrying only released text; or, last, the Decision that
+    stopped the stream (nothing of the denied span is yielded). A delta whose text is all held back is not
+    forwarded: it would cost the client a write for nothing (the first chunk, with the role, still goes out).
+    Text still held back when the upstream ends without a ``finish_reason`` is released at the end.
+    ``run(step, *args)`` runs a guard step (``run_inline``, or in a thread when the check does I/O);
+    ``on_usage(usage)`` sees each usage block and says whether its chunk goes on to the client.
+    """
+    async for chunk in chunks:
+        usage = chunk.get("usage")
+        if usage and on_usage is not None and not on_usage(usage):
+            continue
+        choices = chunk.get("choices")
+        if not isinstance(choices, list) or not choices:
+            yield chunk
+            continue
+        out_choices = []
+        for choice in choices:
+            idx = int(choice.get("index", 0))
+            guard = guards.get(idx)
+            if guard is None:
+                guard = guards[idx] = new_guard()
+            delta = dict(choice.get("delta") or {})
+            released = ""
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                rel = await run(guard.push, content)
+                if rel.denied is not None:
+                    yield rel.denied
+                    return
+                released = rel.text
+            if choice.get("finish_reason") is not None:
+                rel = await run(guard.finish)
+                if rel.denied is not None:
+                    yield rel.denied
+                    return
+                released += rel.text
+            if "content" in delta or released:
+                delta["content"] = released
+            out_choices.append({**choice, "delta": delta})
+        if any(_carries(c) for c in out_choices):
+            yield {**chunk, "choices": out_choices}
+    for idx, guard in guards.items():  # an upstream that ended without finish_reason
+        rel = await run(guard.finish)
+        if rel.denied is not None:
+            yield rel.denied
+            return
+        if rel.text:
+            yield {"object": "chat.completion.chunk",
+                   "choices": [{"index": idx, "delta": {"content": rel.text}, "finish_reason": None}]}
+
+
+def received(guards: Mapping[int, StreamGuard]) -> str:
+    """Everything the guards received, choice by choice: what the upstream sent (for the audit record)."""
+    return "".join(guards[i].received for i in sorted(guards))
+
+
+def _carries(choice: Mapping[str, Any]) -> bool:
+    """Whether a streamed choice has something for the client: text, a role, tool calls, a finish."""
+    return choice.get("finish_reason") is not None or any(v not in ("", None) for v in choice["delta"].values())

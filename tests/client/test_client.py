@@ -153,6 +153,23 @@ def test_remote_clean_stream_arrives_whole_and_is_recorded(governed: Governed, f
     assert remote[2].records[-1].status == "ok" and remote[2].records[-1].action == "allow"
 
 
+def test_remote_stream_without_finish_reason_arrives_whole(governed: Governed, fake: FakeUpstream, upstream,  # type: ignore[no-untyped-def]
+                                                          remote: tuple[str, Flaky, ListSink]) -> None:
+    _, up = upstream
+    fake.reply_chunks, fake.finish = ["The answer ", "is ", "42."], False  # the held-back tail must still come
+
+    async def main() -> str:
+        stream = await governed.acompletion(model="openai/gpt-4o", api_base=f"{up}/v1", api_key="sk-test",
+                                            messages=[{"role": "user", "content": "6 x 7?"}], stream=True)
+        return "".join([(c.choices[0].delta.content or "") async for c in stream if c.choices])
+
+    try:
+        assert asyncio.run(main()) == "The answer is 42."
+    finally:
+        fake.finish = True
+    assert remote[2].records[-1].status == "ok"
+
+
 def test_fail_closed_refuses_the_call_when_proctor_is_down(fake: FakeUpstream, upstream,  # type: ignore[no-untyped-def]
                                                            remote: tuple[str, Flaky, ListSink]) -> None:
     url, flaky, _ = remote

@@ -48,6 +48,7 @@ class FakeUpstream:
 
     def __init__(self) -> None:
         self.reply_chunks: list[str] = ["Hello ", "from ", "upstream."]
+        self.finish = True  # False: the stream ends without a finish_reason (some upstreams do)
         self.status = 200
         self.error_body: dict[str, Any] | None = None
         self.delay_s = 0.0
@@ -80,9 +81,10 @@ class FakeUpstream:
                 chunk = {**base, "object": "chat.completion.chunk",
                          "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
                 yield f"data: {json.dumps(chunk)}\n\n"
-            last = {**base, "object": "chat.completion.chunk",
-                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-            yield f"data: {json.dumps(last)}\n\n"
+            if self.finish:
+                last = {**base, "object": "chat.completion.chunk",
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                yield f"data: {json.dumps(last)}\n\n"
             if (body.get("stream_options") or {}).get("include_usage"):
                 final = {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
                 yield f"data: {json.dumps(final)}\n\n"
