@@ -3,7 +3,7 @@
  *
  * Why C: the scorer looks up every token and every bigram of every checked text in a 6,700-feature table.
  * In Python that is ~200 string objects, ~200 tuples and ~400 dict probes per KB (~45 us, the largest single
- * cost of a check); here it is one pass over the text's code points with an open-addressing table (~3 us).
+ * cost of a check); here it is one pass over the text's code points with an open-addressing table (4 to 7 us).
  *
  * Semantics (identical to InjectionModel.score_tokens on tokenize(text)):
  *   - the caller passes the text lower-cased; a token is a maximal run of code points that are neither

@@ -143,7 +143,7 @@ class InjectionModel:
     def score(self, text: str) -> WindowScore:
         """The highest-scoring window of ``text``: the probability that it holds an injection, and where.
 
-        Uses the C scorer when it is built (same result as ``score_tokens(tokenize(text))``, ~7x faster).
+        Uses the C scorer when it is built (same result as ``score_tokens(tokenize(text))``).
         """
         if self._native is None:
             return self.score_tokens(tokenize(text))
